@@ -1,0 +1,40 @@
+# shardimpute: the two commands are `make run` (serve the web app) and
+# `make test` (every test). Both install what is missing first.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+# C code (zstd) inside wasm builds needs clang
+WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
+
+.PHONY: test native-test lint wasm-check bench help
+
+help:
+	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
+	@echo "make dist   build the static site into dist/"
+	@echo "make test   every test: fmt, clippy, docs, native tests, wasm builds, browser tests"
+	@echo "make bench  benchmarks (CLI vs DuckDB, native vs browser)"
+
+## every test, as CI runs it
+test: lint native-test wasm-check web-test
+
+lint:
+	scripts/setup.sh native
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy -p shardimpute-core -p shardimpute --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p shardimpute-core -p shardimpute
+
+native-test:
+	scripts/setup.sh native
+	$(CARGO) test -p shardimpute-core -p shardimpute
+
+## core must build for wasm32 from the same source
+wasm-check:
+	scripts/setup.sh web
+	$(WASM_CC) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS= \
+	  $(CARGO) build -p shardimpute-core --target wasm32-unknown-unknown --target-dir target/wasm-check
+
+bench:
+	scripts/setup.sh bench
+	bench/run.sh
+
+include web.mk

@@ -1,0 +1,333 @@
+//! CSV/TSV tokenizing, as pandas' `read_csv` reads it.
+//!
+//! Pass 2 must copy untouched fields through byte for byte, so this reader
+//! hands out each field's raw byte span (quotes included) next to its
+//! unescaped text. It reads RFC 4180: `"` quotes, `""` escapes, records end
+//! at `\n` or `\r\n`, quoted fields may span lines; blank lines are skipped
+//! (pandas' `skip_blank_lines`). Line numbers are only computed for errors.
+
+use std::borrow::Cow;
+
+use crate::error::{Error, Result};
+
+/// One field of a record: its raw byte span in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// First byte (the opening quote, if quoted).
+    pub start: usize,
+    /// One past the last byte (after the closing quote, if quoted).
+    pub end: usize,
+    /// Whether the field is quoted.
+    pub quoted: bool,
+    /// Whether a quoted field contains `""` escapes.
+    pub escaped: bool,
+}
+
+impl Field {
+    /// The field's text: quotes removed, `""` unescaped.
+    #[inline]
+    pub fn text<'a>(&self, data: &'a [u8]) -> Cow<'a, [u8]> {
+        if !self.quoted {
+            return Cow::Borrowed(&data[self.start..self.end]);
+        }
+        let inner = &data[self.start + 1..self.end - 1];
+        if !self.escaped {
+            return Cow::Borrowed(inner);
+        }
+        let mut out = Vec::with_capacity(inner.len());
+        let mut i = 0;
+        while i < inner.len() {
+            out.push(inner[i]);
+            i += if inner[i] == b'"' { 2 } else { 1 };
+        }
+        Cow::Owned(out)
+    }
+}
+
+/// A pull reader of records over a whole CSV/TSV text in memory.
+pub struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    delimiter: u8,
+    /// Where the current record starts.
+    record_start: usize,
+}
+
+/// The 1-based line number of byte `pos` of `data`.
+pub fn line_of(data: &[u8], pos: usize) -> usize {
+    1 + memchr::memchr_iter(b'\n', &data[..pos.min(data.len())]).count()
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `data`, which must be valid UTF-8 (see [`check_utf8`]).
+    /// A UTF-8 byte-order mark is skipped.
+    pub fn new(data: &'a [u8], delimiter: u8) -> Reader<'a> {
+        let pos = if data.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        Reader {
+            data,
+            pos,
+            delimiter,
+            record_start: pos,
+        }
+    }
+
+    /// The whole input.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Where the last record read starts.
+    pub fn record_start(&self) -> usize {
+        self.record_start
+    }
+
+    /// Where the next record starts (after the last one's line ending).
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The line number where the last record read starts, for messages.
+    pub fn line(&self) -> usize {
+        line_of(self.data, self.record_start)
+    }
+
+    /// Reads the next record's fields into `fields` (cleared first).
+    /// Returns `false` at the end of the input.
+    #[inline]
+    pub fn next_record(&mut self, fields: &mut Vec<Field>) -> Result<bool> {
+        fields.clear();
+        let data = self.data;
+        let len = data.len();
+        // skip blank lines
+        while self.pos < len && (data[self.pos] == b'\n' || data[self.pos] == b'\r') {
+            if data[self.pos] == b'\r' && data.get(self.pos + 1) != Some(&b'\n') {
+                break;
+            }
+            self.pos += if data[self.pos] == b'\r' { 2 } else { 1 };
+        }
+        if self.pos >= len {
+            return Ok(false);
+        }
+        self.record_start = self.pos;
+        let delim = self.delimiter;
+        let mut i = self.pos;
+        loop {
+            let start = i;
+            if i < len && data[i] == b'"' {
+                // quoted field
+                let mut escaped = false;
+                i += 1;
+                loop {
+                    match memchr::memchr(b'"', &data[i..]) {
+                        None => {
+                            return Err(Error::csv(format!(
+                                "unterminated quoted field starting at line {}",
+                                line_of(data, start)
+                            )))
+                        }
+                        Some(k) => {
+                            i += k + 1;
+                            if data.get(i) == Some(&b'"') {
+                                escaped = true;
+                                i += 1;
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                }
+                fields.push(Field {
+                    start,
+                    end: i,
+                    quoted: true,
+                    escaped,
+                });
+                match data.get(i) {
+                    None => break,
+                    Some(&b) if b == delim => i += 1,
+                    Some(b'\n') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(b'\r') if data.get(i + 1) == Some(&b'\n') => {
+                        i += 2;
+                        break;
+                    }
+                    Some(_) => {
+                        return Err(Error::csv(format!(
+                            "unexpected text after a closing quote at line {}",
+                            line_of(data, i)
+                        )))
+                    }
+                }
+            } else {
+                // unquoted field: up to the delimiter or the line end
+                while i < len {
+                    let b = data[i];
+                    if b == delim || b == b'\n' || b == b'\r' {
+                        break;
+                    }
+                    i += 1;
+                }
+                fields.push(Field {
+                    start,
+                    end: i,
+                    quoted: false,
+                    escaped: false,
+                });
+                if i >= len {
+                    break;
+                }
+                let b = data[i];
+                if b == delim {
+                    i += 1;
+                    if i >= len {
+                        fields.push(Field {
+                            start: i,
+                            end: i,
+                            quoted: false,
+                            escaped: false,
+                        });
+                        break;
+                    }
+                } else if b == b'\n' {
+                    i += 1;
+                    break;
+                } else if data.get(i + 1) == Some(&b'\n') {
+                    i += 2;
+                    break;
+                } else {
+                    return Err(Error::csv(format!(
+                        "bare carriage return at line {}",
+                        line_of(data, i)
+                    )));
+                }
+            }
+        }
+        self.pos = i;
+        Ok(true)
+    }
+}
+
+/// Checks that `data` is UTF-8, naming the line of the first bad byte.
+pub fn check_utf8(data: &[u8]) -> Result<()> {
+    match std::str::from_utf8(data) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let at = e.valid_up_to();
+            Err(Error::csv(format!(
+                "invalid UTF-8 at line {} (byte offset {at})",
+                line_of(data, at)
+            )))
+        }
+    }
+}
+
+/// Whether a field's text must be quoted on output.
+pub fn needs_quotes(text: &[u8], delimiter: u8) -> bool {
+    text.iter()
+        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+}
+
+/// Appends `text` as one field, quoted (RFC 4180) when it needs it.
+pub fn write_field(out: &mut Vec<u8>, text: &[u8], delimiter: u8) {
+    if needs_quotes(text, delimiter) {
+        out.push(b'"');
+        for &b in text {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(text);
+    }
+}
+
+/// The header row: column names, checked for duplicates.
+pub fn read_header(reader: &mut Reader<'_>, fields: &mut Vec<Field>) -> Result<Vec<String>> {
+    if !reader.next_record(fields)? {
+        return Err(Error::csv("empty file: no header row"));
+    }
+    let data = reader.data();
+    let mut names: Vec<String> = Vec::with_capacity(fields.len());
+    for f in fields.iter() {
+        // data was checked to be UTF-8 and fields split on ASCII bytes
+        let name = String::from_utf8_lossy(&f.text(data)).into_owned();
+        if names.contains(&name) {
+            return Err(Error::csv(format!("duplicate column name `{name}`")).at("line 1"));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(text: &str) -> Result<Vec<Vec<String>>> {
+        let data = text.as_bytes();
+        let mut r = Reader::new(data, b',');
+        let mut fields = Vec::new();
+        let mut out = Vec::new();
+        while r.next_record(&mut fields)? {
+            out.push(
+                fields
+                    .iter()
+                    .map(|f| String::from_utf8(f.text(data).into_owned()).unwrap())
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn quotes_newlines_crlf_blank_lines() {
+        let r = records("a,b\r\n\"x, \"\"y\"\"\",\"two\nlines\"\n\n1,\n,\n").unwrap();
+        assert_eq!(
+            r,
+            vec![
+                vec!["a", "b"],
+                vec!["x, \"y\"", "two\nlines"],
+                vec!["1", ""],
+                vec!["", ""]
+            ]
+        );
+        // no final newline, trailing empty field
+        assert_eq!(records("a,b\n1,").unwrap()[1], vec!["1", ""]);
+        assert_eq!(records("\u{feff}a\n1").unwrap()[0], vec!["a"]);
+    }
+
+    #[test]
+    fn raw_spans_cover_the_quotes() {
+        let data = b"\"a\"\"b\",c\n";
+        let mut r = Reader::new(data, b',');
+        let mut f = Vec::new();
+        assert!(r.next_record(&mut f).unwrap());
+        assert_eq!((f[0].start, f[0].end, f[0].quoted, f[0].escaped), (0, 6, true, true));
+        assert_eq!(&data[f[1].start..f[1].end], b"c");
+        assert!(!r.next_record(&mut f).unwrap());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = records("a,b\n1,2\n\"open,3\n4,5\n").unwrap_err().to_string();
+        assert!(e.contains("unterminated quoted field starting at line 3"), "{e}");
+        let e = records("a\n\"x\"y\n").unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        let e = check_utf8(b"a\nb\n\xff\n").unwrap_err().to_string();
+        assert!(e.contains("invalid UTF-8 at line 3"), "{e}");
+    }
+
+    #[test]
+    fn quoting_on_output() {
+        let mut out = Vec::new();
+        write_field(&mut out, b"say \"hi\", ok", b',');
+        assert_eq!(out, b"\"say \"\"hi\"\", ok\"");
+        out.clear();
+        write_field(&mut out, b"a,b", b'\t');
+        assert_eq!(out, b"a,b");
+    }
+}

@@ -1,0 +1,183 @@
+//! Numbers in CSV fields, read exactly as pandas' `read_csv` reads them.
+//!
+//! The fill values must equal the pandas oracle to the bit, and pandas does
+//! not parse decimals with correct rounding: its default converter
+//! (`precise_xstrtod` in pandas' C tokenizer) accumulates up to 17 digits in
+//! a double and scales by a table of powers of ten. `"0.1234..."` can differ
+//! from Rust's (correctly rounded) `str::parse` in the last bit, and that
+//! changes a mean. So this module does the same arithmetic, step by step.
+
+use std::sync::OnceLock;
+
+/// Correctly rounded `1e0 ..= 1e308`, as the C compiler writes the table.
+fn powers_of_ten() -> &'static [f64; 309] {
+    static TABLE: OnceLock<[f64; 309]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0.0; 309];
+        for (i, v) in t.iter_mut().enumerate() {
+            *v = format!("1e{i}").parse().unwrap_or(f64::INFINITY);
+        }
+        t
+    })
+}
+
+#[inline]
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// The value pandas gives a CSV field in a numeric column, or `None` when
+/// pandas would not read it as a number (the column is then strings).
+#[inline]
+pub fn parse(field: &[u8]) -> Option<f64> {
+    match xstrtod(field) {
+        Some(x) => Some(x),
+        None => parse_infinity(field),
+    }
+}
+
+/// `inf`, `infinity`, with an optional sign, any case (pandas' fallback).
+fn parse_infinity(field: &[u8]) -> Option<f64> {
+    let (neg, rest) = match field.first() {
+        Some(b'-') => (true, &field[1..]),
+        Some(b'+') => (false, &field[1..]),
+        _ => (false, field),
+    };
+    if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
+        Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY })
+    } else {
+        None
+    }
+}
+
+/// pandas' `precise_xstrtod` with `skip_trailing`; `None` on any error or
+/// leftover text.
+fn xstrtod(s: &[u8]) -> Option<f64> {
+    const MAX_DIGITS: i32 = 17;
+    let n = s.len();
+    let mut p = 0;
+    while p < n && is_space(s[p]) {
+        p += 1;
+    }
+    let mut negative = false;
+    if p < n && (s[p] == b'-' || s[p] == b'+') {
+        negative = s[p] == b'-';
+        p += 1;
+    }
+    let mut number = 0.0f64;
+    let mut exponent: i32 = 0;
+    let mut num_digits: i32 = 0;
+    let mut num_decimals: i32 = 0;
+    while p < n && s[p].is_ascii_digit() {
+        if num_digits < MAX_DIGITS {
+            number = number * 10.0 + (s[p] - b'0') as f64;
+            num_digits += 1;
+        } else {
+            exponent += 1;
+        }
+        p += 1;
+    }
+    if p < n && s[p] == b'.' {
+        p += 1;
+        while num_digits < MAX_DIGITS && p < n && s[p].is_ascii_digit() {
+            number = number * 10.0 + (s[p] - b'0') as f64;
+            p += 1;
+            num_digits += 1;
+            num_decimals += 1;
+        }
+        if num_digits >= MAX_DIGITS {
+            while p < n && s[p].is_ascii_digit() {
+                p += 1;
+            }
+        }
+        exponent -= num_decimals;
+    }
+    if num_digits == 0 {
+        return None;
+    }
+    if negative {
+        number = -number;
+    }
+    if p < n && (s[p] == b'e' || s[p] == b'E') {
+        let e_pos = p;
+        p += 1;
+        let mut neg_exp = false;
+        if p < n && (s[p] == b'-' || s[p] == b'+') {
+            neg_exp = s[p] == b'-';
+            p += 1;
+        }
+        let mut digits = 0;
+        let mut e: i32 = 0;
+        while digits < MAX_DIGITS && p < n && s[p].is_ascii_digit() {
+            e = e.saturating_mul(10).saturating_add((s[p] - b'0') as i32);
+            digits += 1;
+            p += 1;
+        }
+        if digits == 0 {
+            // no digits after the `e`: un-consume it (and any sign: then
+            // trailing text remains and the field is not a number)
+            p = e_pos;
+        } else if neg_exp {
+            exponent = exponent.saturating_sub(e);
+        } else {
+            exponent = exponent.saturating_add(e);
+        }
+    }
+    let table = powers_of_ten();
+    if exponent > 308 {
+        return None;
+    } else if exponent > 0 {
+        number *= table[exponent as usize];
+    } else if exponent < -308 {
+        if exponent < -616 {
+            number = 0.0;
+        } else {
+            number /= table[(-308 - exponent) as usize];
+            number /= table[308];
+        }
+    } else {
+        number /= table[(-exponent) as usize];
+    }
+    if number.is_infinite() {
+        return None;
+    }
+    while p < n && is_space(s[p]) {
+        p += 1;
+    }
+    (p == n).then_some(number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Option<f64> {
+        parse(s.as_bytes())
+    }
+
+    #[test]
+    fn accepts_what_pandas_accepts() {
+        assert_eq!(p("26"), Some(26.0));
+        assert_eq!(p("-1.5"), Some(-1.5));
+        assert_eq!(p("+.5"), Some(0.5));
+        assert_eq!(p("5."), Some(5.0));
+        assert_eq!(p("1e3"), Some(1000.0));
+        assert_eq!(p("1E-2"), Some(0.01));
+        assert_eq!(p(" 12 "), Some(12.0));
+        assert_eq!(p("inf"), Some(f64::INFINITY));
+        assert_eq!(p("-Infinity"), Some(f64::NEG_INFINITY));
+        for bad in ["", ".", "-", "abc", "1.2.3", "1e", "0x10", "1,000", "True", "nan", "1e400", "12a"] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+    }
+
+    /// Digits past the 17th are dropped (leading zeros count; in the
+    /// integer part they scale instead).
+    #[test]
+    fn seventeen_digit_cap() {
+        let ours = p("0.0011973218062880574").unwrap();
+        let expected: f64 = 11973218062880.0 / 1e16;
+        assert_eq!(ours.to_bits(), expected.to_bits());
+        assert_eq!(p("123456789012345678901").unwrap(), 12345678901234567.0 * 1e4);
+    }
+}

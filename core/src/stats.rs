@@ -1,0 +1,379 @@
+//! Pass 1 state: mergeable per-column statistics.
+//!
+//! Each training shard folds into a [`TrainStats`]; states merge in any order
+//! with bit-identical results (exact sums, exact counts, all values for a
+//! median), so shards can be read in parallel, or on different machines.
+//! `TrainStats::default()` is the identity of [`TrainStats::merge`].
+
+use hashbrown::HashMap;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::exact_sum::ExactSum;
+
+/// What a column's values say about its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// Nothing yet: every value seen was missing (untyped CSV).
+    Unknown,
+    /// Every value is a number (or the Parquet type is numeric).
+    Number,
+    /// Every value is a boolean.
+    Bool,
+    /// String values.
+    Text,
+    /// A Parquet type the engine does not impute (dates, lists, ...).
+    Unsupported,
+}
+
+impl Evidence {
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Evidence::Unknown => "unknown",
+            Evidence::Number => "number",
+            Evidence::Bool => "bool",
+            Evidence::Text => "text",
+            Evidence::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// Statistics of one column over the shards folded in so far.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnStats {
+    /// Cells seen.
+    pub rows: u64,
+    /// Missing cells seen.
+    pub missing: u64,
+    evidence: Option<(Evidence, String)>,
+    /// The Arrow type name, for unsupported Parquet columns.
+    pub arrow_type: Option<String>,
+    /// Whether the column came from an Arrow dictionary (categorical).
+    pub dictionary: bool,
+    sum: ExactSum,
+    numbers: u64,
+    values: Option<Vec<f64>>,
+    counts: HashMap<Box<str>, u64>,
+}
+
+impl ColumnStats {
+    /// Empty stats; `keep_values` keeps every number (for an exact median).
+    pub fn new(keep_values: bool) -> ColumnStats {
+        ColumnStats {
+            values: keep_values.then(Vec::new),
+            ..ColumnStats::default()
+        }
+    }
+
+    /// The type evidence, and the shard it first came from.
+    pub fn evidence(&self) -> Evidence {
+        self.evidence.as_ref().map_or(Evidence::Unknown, |e| e.0)
+    }
+
+    /// Records the column's evidence from `shard` (call once per shard).
+    pub fn set_evidence(&mut self, evidence: Evidence, shard: &str) {
+        if evidence != Evidence::Unknown {
+            self.evidence = Some((evidence, shard.to_string()));
+        }
+    }
+
+    /// Adds one missing cell.
+    #[inline]
+    pub fn add_missing(&mut self) {
+        self.rows += 1;
+        self.missing += 1;
+    }
+
+    /// Adds `n` missing cells.
+    #[inline]
+    pub fn add_missing_n(&mut self, n: u64) {
+        self.rows += n;
+        self.missing += n;
+    }
+
+    /// Adds one number.
+    #[inline]
+    pub fn add_number(&mut self, x: f64) {
+        self.rows += 1;
+        self.numbers += 1;
+        self.sum.add(x);
+        if let Some(v) = &mut self.values {
+            v.push(x);
+        }
+    }
+
+    /// Adds one string value (text and booleans).
+    #[inline]
+    pub fn add_text(&mut self, s: &str) {
+        self.rows += 1;
+        self.add_count(s, 1);
+    }
+
+    fn add_count(&mut self, s: &str, n: u64) {
+        if let Some(c) = self.counts.get_mut(s) {
+            *c += n;
+        } else {
+            self.counts.insert(s.into(), n);
+        }
+    }
+
+    /// Non-missing cells seen.
+    pub fn present(&self) -> u64 {
+        self.rows - self.missing
+    }
+
+    /// Distinct non-missing values (string columns).
+    pub fn distinct(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Whether the column has no missing value and all-boolean values.
+    pub fn is_numerical(&self) -> bool {
+        match self.evidence() {
+            Evidence::Number | Evidence::Unknown => true,
+            Evidence::Bool => self.missing == 0,
+            Evidence::Text | Evidence::Unsupported => false,
+        }
+    }
+
+    /// `math.fsum(values) / count`, or `None` with no numbers.
+    pub fn mean(&self) -> Option<f64> {
+        match self.evidence() {
+            Evidence::Bool => {
+                let n = self.present();
+                let t = self.counts.get("True").copied().unwrap_or(0);
+                (n > 0).then(|| t as f64 / n as f64)
+            }
+            _ => (self.numbers > 0).then(|| self.sum.value() / self.numbers as f64),
+        }
+    }
+
+    /// The exact median (numpy's: mean of the two middle values for an even
+    /// count), or `None` with no numbers or when values were not kept.
+    pub fn median(&self) -> Option<f64> {
+        let mut v = self.values.clone()?;
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable_by(f64::total_cmp);
+        let n = v.len();
+        Some(if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        })
+    }
+
+    /// The most frequent string, ties to the smallest (by code point).
+    pub fn mode(&self) -> Option<&str> {
+        self.counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(k, _)| &**k)
+    }
+
+    fn merge(&mut self, other: ColumnStats, name: &str) -> Result<()> {
+        let (mine, theirs) = (self.evidence.take(), other.evidence);
+        self.evidence = match (mine, theirs) {
+            (None, e) | (e, None) => e,
+            (Some(a), Some(b)) if a.0 == b.0 => Some(if a.1 <= b.1 { a } else { b }),
+            (Some(a), Some(b)) => {
+                let (first, second) = if a.1 <= b.1 { (a, b) } else { (b, a) };
+                return Err(Error::schema(format!(
+                    "column `{name}` is {} in {} but {} in {}",
+                    describe(first.0),
+                    first.1,
+                    describe(second.0),
+                    second.1
+                )));
+            }
+        };
+        self.rows += other.rows;
+        self.missing += other.missing;
+        self.dictionary |= other.dictionary;
+        if self.arrow_type.is_none() {
+            self.arrow_type = other.arrow_type;
+        }
+        self.sum.merge(&other.sum);
+        self.numbers += other.numbers;
+        match (&mut self.values, other.values) {
+            (Some(a), Some(b)) => a.extend(b),
+            (a @ None, b) => *a = b,
+            (Some(_), None) => {}
+        }
+        if self.counts.len() < other.counts.len() {
+            let mine = std::mem::replace(&mut self.counts, other.counts);
+            for (k, n) in mine {
+                self.add_count(&k, n);
+            }
+        } else {
+            for (k, n) in other.counts {
+                self.add_count(&k, n);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(e: Evidence) -> &'static str {
+    match e {
+        Evidence::Number => "numeric",
+        Evidence::Bool => "boolean",
+        Evidence::Text => "text",
+        Evidence::Unsupported => "of an unsupported type",
+        Evidence::Unknown => "untyped",
+    }
+}
+
+/// Pass 1 state over a set of training shards.
+#[derive(Debug, Clone, Default)]
+pub struct TrainStats {
+    /// Column names, in the order of the first shard (by path).
+    pub columns: Vec<String>,
+    /// Stats per column, in `columns` order.
+    pub stats: Vec<ColumnStats>,
+    /// Rows seen.
+    pub rows: u64,
+    /// Shards folded in.
+    pub shards: u64,
+    /// The path of the first shard (by path), which sets the column order.
+    first_shard: Option<String>,
+}
+
+impl TrainStats {
+    /// The state of one shard.
+    pub fn of_shard(shard: &str, columns: Vec<String>, stats: Vec<ColumnStats>, rows: u64) -> Self {
+        TrainStats {
+            columns,
+            stats,
+            rows,
+            shards: 1,
+            first_shard: Some(shard.to_string()),
+        }
+    }
+
+    /// Merges another state in (associative, commutative). Shards must have
+    /// the same set of columns.
+    pub fn merge(self, other: TrainStats) -> Result<TrainStats> {
+        let (a, b) = match (&self.first_shard, &other.first_shard) {
+            (None, _) => return Ok(other),
+            (_, None) => return Ok(self),
+            (Some(x), Some(y)) if x <= y => (self, other),
+            _ => (other, self),
+        };
+        let (a_name, b_name) = (
+            a.first_shard.clone().unwrap_or_default(),
+            b.first_shard.clone().unwrap_or_default(),
+        );
+        if let Some(col) = b.columns.iter().find(|c| !a.columns.contains(c)) {
+            return Err(Error::schema(format!(
+                "column `{col}` is in {b_name} but not in {a_name}"
+            )));
+        }
+        if let Some(col) = a.columns.iter().find(|c| !b.columns.contains(c)) {
+            return Err(Error::schema(format!(
+                "column `{col}` is in {a_name} but not in {b_name}"
+            )));
+        }
+        let mut out = a;
+        let mut theirs: HashMap<String, ColumnStats> = b.columns.into_iter().zip(b.stats).collect();
+        for (name, stats) in out.columns.iter().zip(out.stats.iter_mut()) {
+            if let Some(o) = theirs.remove(name) {
+                stats.merge(o, name)?;
+            }
+        }
+        out.rows += b.rows;
+        out.shards += b.shards;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num_shard(name: &str, xs: &[Option<f64>]) -> TrainStats {
+        let mut s = ColumnStats::new(true);
+        for x in xs {
+            match x {
+                Some(x) => s.add_number(*x),
+                None => s.add_missing(),
+            }
+        }
+        s.set_evidence(Evidence::Number, name);
+        TrainStats::of_shard(name, vec!["x".into()], vec![s], xs.len() as u64)
+    }
+
+    #[test]
+    fn mean_median_mode() {
+        let s = num_shard("a", &[Some(1.0), None, Some(4.0), Some(2.0), Some(10.0)]);
+        let c = &s.stats[0];
+        assert_eq!(c.mean(), Some(17.0 / 4.0));
+        assert_eq!(c.median(), Some(3.0));
+        assert_eq!(c.missing, 1);
+        let mut t = ColumnStats::new(false);
+        for v in ["b", "a", "b", "a", "c"] {
+            t.add_text(v);
+        }
+        assert_eq!(t.mode(), Some("a")); // tie a/b goes to the smallest
+        t.add_text("b");
+        assert_eq!(t.mode(), Some("b"));
+    }
+
+    #[test]
+    fn merge_law_random_splits() {
+        // merging any partition in any order equals one pass over all values
+        let mut seed = 7u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let xs: Vec<Option<f64>> = (0..500)
+            .map(|_| {
+                let r = next();
+                (r % 5 != 0).then(|| (r % 100_000) as f64 / 7.0 - 3000.0)
+            })
+            .collect();
+        let whole = num_shard("s0", &xs);
+        for _ in 0..20 {
+            let mut parts = Vec::new();
+            let mut i = 0;
+            while i < xs.len() {
+                let n = 1 + (next() % 90) as usize;
+                let end = (i + n).min(xs.len());
+                parts.push(num_shard(&format!("s{i:04}"), &xs[i..end]));
+                i = end;
+            }
+            let mut acc = TrainStats::default();
+            while !parts.is_empty() {
+                let k = (next() % parts.len() as u64) as usize;
+                acc = acc.merge(parts.swap_remove(k)).unwrap();
+            }
+            let (a, b) = (&acc.stats[0], &whole.stats[0]);
+            assert_eq!(a.mean().unwrap().to_bits(), b.mean().unwrap().to_bits());
+            assert_eq!(a.median(), b.median());
+            assert_eq!((a.rows, a.missing), (b.rows, b.missing));
+        }
+    }
+
+    #[test]
+    fn type_and_column_drift_are_errors() {
+        let a = num_shard("train/part-00000.csv", &[Some(1.0)]);
+        let mut t = ColumnStats::new(false);
+        t.add_text("hello");
+        t.set_evidence(Evidence::Text, "train/part-00001.csv");
+        let b = TrainStats::of_shard("train/part-00001.csv", vec!["x".into()], vec![t], 1);
+        let e = b.merge(a.clone()).unwrap_err().to_string();
+        assert!(
+            e.contains("`x` is numeric in train/part-00000.csv but text in train/part-00001.csv"),
+            "{e}"
+        );
+        let c = TrainStats::of_shard("train/part-00002.csv", vec!["y".into()], vec![ColumnStats::new(false)], 0);
+        let e = a.merge(c).unwrap_err().to_string();
+        assert!(e.contains("column `y` is in train/part-00002.csv but not in train/part-00000.csv"), "{e}");
+    }
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs what building and testing shardimpute needs, skipping whatever is
+# already present. Safe to run again: a second run takes a few seconds.
+#
+#   scripts/setup.sh native   Rust toolchain (pinned nightly), wasm32 target
+#   scripts/setup.sh web      + trunk, wasm-bindgen-cli, clang/lld, wasm-opt
+#   scripts/setup.sh browser  + Chromium and playwright-core for browser tests
+#   scripts/setup.sh bench    + a Python venv with numpy, pandas, pyarrow, duckdb
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLCHAIN=nightly-2026-05-20
+TRUNK_VERSION=0.22.1
+WASM_BINDGEN_VERSION=0.2.130
+PLAYWRIGHT_VERSION=1.65.1
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "apt-get install ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+native() {
+  if ! rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+    say "installing Rust $TOOLCHAIN"
+    rustup toolchain install "$TOOLCHAIN" --profile minimal
+  fi
+  local have
+  have=$(rustup component list --toolchain "$TOOLCHAIN" --installed 2>/dev/null)
+  for c in rust-src rustfmt clippy; do
+    grep -q "^$c" <<<"$have" || rustup component add --toolchain "$TOOLCHAIN" "$c"
+  done
+  rustup target list --toolchain "$TOOLCHAIN" --installed | grep -q wasm32-unknown-unknown \
+    || rustup target add --toolchain "$TOOLCHAIN" wasm32-unknown-unknown
+}
+
+web() {
+  native
+  if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    say "installing trunk $TRUNK_VERSION (takes a while once)"
+    cargo "+$TOOLCHAIN" install trunk --version "$TRUNK_VERSION" --locked
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes a while once)"
+    # no --locked: its lock file pins a crate version the registry lacks
+    cargo "+$TOOLCHAIN" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+  apt_install clang lld
+}
+
+browser() {
+  apt_install chromium
+  if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    say "npm install playwright-core@$PLAYWRIGHT_VERSION"
+    (cd tests/browser && npm install --no-audit --no-fund --silent)
+  fi
+}
+
+bench() {
+  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import numpy, pandas, pyarrow, duckdb' 2>/dev/null; then
+    say "creating .venv with numpy, pandas<3, pyarrow, duckdb"
+    python3 -m venv .venv
+    .venv/bin/pip install -q 'numpy' 'pandas<3' 'pyarrow' 'duckdb'
+  fi
+}
+
+case "${1:-native}" in
+  native) native ;;
+  web) web ;;
+  browser) web; browser ;;
+  bench) native; bench ;;
+  *) say "unknown target: $1"; exit 2 ;;
+esac
