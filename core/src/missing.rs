@@ -9,28 +9,45 @@ use crate::config::Config;
 /// A fast membership test for the NA strings.
 #[derive(Debug, Clone)]
 pub struct NaMatcher {
-    by_len: Vec<Vec<Box<[u8]>>>,
+    /// NA strings of up to 8 bytes, packed into integers, by length.
+    short: [Vec<u64>; 9],
+    /// Longer NA strings.
+    long: Vec<Box<[u8]>>,
+}
+
+#[inline]
+fn pack(text: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    buf[..text.len()].copy_from_slice(text);
+    u64::from_le_bytes(buf)
 }
 
 impl NaMatcher {
     /// The matcher for a run's NA strings.
     pub fn new(config: &Config) -> NaMatcher {
-        let max = config.na_values.iter().map(|s| s.len()).max().unwrap_or(0);
-        let mut by_len = vec![Vec::new(); max + 1];
+        let mut short: [Vec<u64>; 9] = Default::default();
+        let mut long = Vec::new();
         for s in &config.na_values {
-            by_len[s.len()].push(s.as_bytes().into());
+            let b = s.as_bytes();
+            if b.len() <= 8 {
+                short[b.len()].push(pack(b));
+            } else {
+                long.push(b.into());
+            }
         }
-        NaMatcher { by_len }
+        NaMatcher { short, long }
     }
 
     /// Whether a field with this (unescaped) text is missing.
     #[inline]
     pub fn is_missing(&self, text: &[u8]) -> bool {
-        text.is_empty()
-            || self
-                .by_len
-                .get(text.len())
-                .is_some_and(|v| v.iter().any(|s| **s == *text))
+        if text.is_empty() {
+            return true;
+        }
+        match self.short.get(text.len()) {
+            Some(v) => !v.is_empty() && v.contains(&pack(text)),
+            None => self.long.iter().any(|s| **s == *text),
+        }
     }
 }
 
@@ -57,8 +74,9 @@ mod tests {
         for v in ["na", "0", "Nan ", "NONE"] {
             assert!(!m.is_missing(v.as_bytes()), "{v}");
         }
-        let c = Config::from_env_text("NA_VALUES=NULL").unwrap();
+        let c = Config::from_env_text("NA_VALUES=NULL,not available").unwrap();
         let m = NaMatcher::new(&c);
         assert!(!m.is_missing(b"NA") && m.is_missing(b"NULL") && m.is_missing(b""));
+        assert!(m.is_missing(b"not available") && !m.is_missing(b"not availablE"));
     }
 }

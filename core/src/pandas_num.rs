@@ -64,14 +64,29 @@ fn xstrtod(s: &[u8]) -> Option<f64> {
         negative = s[p] == b'-';
         p += 1;
     }
-    let mut number = 0.0f64;
+    // Digits are accumulated as an integer while that is exact in a double
+    // (15 digits < 2^53); pandas' double arithmetic gives the same value
+    // there, and any 16th and 17th digits are then added in double, as
+    // pandas does.
+    let mut int: u64 = 0;
     let mut exponent: i32 = 0;
     let mut num_digits: i32 = 0;
     let mut num_decimals: i32 = 0;
+    let mut number = 0.0f64;
+    let mut push = |d: u8, num_digits: &mut i32| {
+        if *num_digits < 15 {
+            int = int * 10 + d as u64;
+            if *num_digits == 14 {
+                number = int as f64;
+            }
+        } else {
+            number = number * 10.0 + d as f64;
+        }
+        *num_digits += 1;
+    };
     while p < n && s[p].is_ascii_digit() {
         if num_digits < MAX_DIGITS {
-            number = number * 10.0 + (s[p] - b'0') as f64;
-            num_digits += 1;
+            push(s[p] - b'0', &mut num_digits);
         } else {
             exponent += 1;
         }
@@ -80,9 +95,8 @@ fn xstrtod(s: &[u8]) -> Option<f64> {
     if p < n && s[p] == b'.' {
         p += 1;
         while num_digits < MAX_DIGITS && p < n && s[p].is_ascii_digit() {
-            number = number * 10.0 + (s[p] - b'0') as f64;
+            push(s[p] - b'0', &mut num_digits);
             p += 1;
-            num_digits += 1;
             num_decimals += 1;
         }
         if num_digits >= MAX_DIGITS {
@@ -94,6 +108,9 @@ fn xstrtod(s: &[u8]) -> Option<f64> {
     }
     if num_digits == 0 {
         return None;
+    }
+    if num_digits < 15 {
+        number = int as f64;
     }
     if negative {
         number = -number;
@@ -179,5 +196,62 @@ mod tests {
         let expected: f64 = 11973218062880.0 / 1e16;
         assert_eq!(ours.to_bits(), expected.to_bits());
         assert_eq!(p("123456789012345678901").unwrap(), 12345678901234567.0 * 1e4);
+    }
+
+    /// pandas' loop as written (digits accumulated in double), to check the
+    /// integer fast path against.
+    fn reference(mantissa: &str, exp10: i32) -> f64 {
+        let mut number = 0.0f64;
+        let mut digits = 0;
+        let mut decimals = 0;
+        let mut seen_dot = false;
+        let mut exponent = 0;
+        for c in mantissa.bytes() {
+            if c == b'.' {
+                seen_dot = true;
+                continue;
+            }
+            if digits < 17 {
+                number = number * 10.0 + (c - b'0') as f64;
+                digits += 1;
+                if seen_dot {
+                    decimals += 1;
+                }
+            } else if !seen_dot {
+                exponent += 1;
+            }
+        }
+        exponent = exponent - decimals + exp10;
+        let t = powers_of_ten();
+        if exponent >= 0 {
+            number * t[exponent as usize]
+        } else {
+            number / t[(-exponent) as usize]
+        }
+    }
+
+    #[test]
+    fn fast_path_equals_pandas_loop() {
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..200_000 {
+            let int_len = (next() % 20) as usize;
+            let frac_len = (next() % 22) as usize;
+            let digit = |r: u64| (b'0' + (r % 10) as u8) as char;
+            let mut m: String = (0..int_len).map(|_| digit(next())).collect();
+            if m.is_empty() || frac_len > 0 {
+                m.push('.');
+                m.extend((0..frac_len.max(1)).map(|_| digit(next())));
+            }
+            let e = (next() % 40) as i32 - 20;
+            let text = format!("{m}e{e}");
+            let got = p(&text).unwrap();
+            assert_eq!(got.to_bits(), reference(&m, e).to_bits(), "{text}");
+        }
     }
 }

@@ -27,11 +27,10 @@ pub fn fit_shard(shard: &Shard, bytes: Vec<u8>, config: &Config) -> Result<Train
     let path = shard.path();
     let result = match shard.kind.format {
         Format::Parquet => fit_parquet(&path, Bytes::from(bytes), config),
-        Format::Csv | Format::Tsv => {
-            let text = source::decompress(shard, bytes)?;
+        Format::Csv | Format::Tsv => source::decompress(shard, bytes).and_then(|text| {
             let delimiter = if shard.kind.format == Format::Tsv { b'\t' } else { b',' };
             fit_csv(&path, &text, delimiter, config)
-        }
+        }),
     };
     result.map_err(|e| e.in_file(path))
 }
@@ -117,15 +116,11 @@ fn scan_csv(
                     None => return Ok(Scan::Retype(i, ncols)),
                 },
                 Kind::Bool => match parse_bool(&text) {
-                    Some(b) => s.add_text(if b { "True" } else { "False" }),
+                    Some(b) => s.add_text(if b { b"True" } else { b"False" }),
                     None => return Ok(Scan::Retype(i, ncols)),
                 },
-                _ => {
-                    let t = std::str::from_utf8(&text).map_err(|_| {
-                        Error::csv("invalid UTF-8").at(format!("line {}", reader.line()))
-                    })?;
-                    s.add_text(t);
-                }
+                // the whole text was checked to be UTF-8
+                _ => s.add_text(&text),
             }
         }
     }
@@ -212,7 +207,7 @@ pub fn fold_batch(batch: &RecordBatch, stats: &mut [ColumnStats]) -> Result<()> 
             Evidence::Bool => {
                 for x in col.as_boolean().iter() {
                     match x {
-                        Some(b) => s.add_text(if b { "True" } else { "False" }),
+                        Some(b) => s.add_text(if b { b"True" } else { b"False" }),
                         None => s.add_missing(),
                     }
                 }
@@ -225,7 +220,7 @@ pub fn fold_batch(batch: &RecordBatch, stats: &mut [ColumnStats]) -> Result<()> 
                 let a = cast(col, &DataType::Utf8)?;
                 for x in a.as_string::<i32>().iter() {
                     match x {
-                        Some(t) => s.add_text(t),
+                        Some(t) => s.add_text(t.as_bytes()),
                         None => s.add_missing(),
                     }
                 }

@@ -276,7 +276,7 @@ fn fill_value(
         (_, Strategy::Empty) => FillValue::Text(String::new()),
         (_, _) => match s.mode() {
             Some(m) if s.evidence() == Evidence::Bool => FillValue::Bool(m == "True"),
-            Some(m) => FillValue::Text(m.to_string()),
+            Some(m) => FillValue::Text(m),
             None => {
                 none_present();
                 FillValue::Text("Unknown".into())
@@ -299,7 +299,7 @@ mod tests {
         let mut s = ColumnStats::new(false);
         for v in values {
             match v {
-                Some(v) => s.add_text(v),
+                Some(v) => s.add_text(v.as_bytes()),
                 None => s.add_missing(),
             }
         }

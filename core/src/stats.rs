@@ -55,7 +55,7 @@ pub struct ColumnStats {
     sum: ExactSum,
     numbers: u64,
     values: Option<Vec<f64>>,
-    counts: HashMap<Box<str>, u64>,
+    counts: HashMap<Box<[u8]>, u64>,
 }
 
 impl ColumnStats {
@@ -104,14 +104,14 @@ impl ColumnStats {
         }
     }
 
-    /// Adds one string value (text and booleans).
+    /// Adds one string value (text and booleans), as UTF-8 bytes.
     #[inline]
-    pub fn add_text(&mut self, s: &str) {
+    pub fn add_text(&mut self, s: &[u8]) {
         self.rows += 1;
         self.add_count(s, 1);
     }
 
-    fn add_count(&mut self, s: &str, n: u64) {
+    fn add_count(&mut self, s: &[u8], n: u64) {
         if let Some(c) = self.counts.get_mut(s) {
             *c += n;
         } else {
@@ -143,7 +143,7 @@ impl ColumnStats {
         match self.evidence() {
             Evidence::Bool => {
                 let n = self.present();
-                let t = self.counts.get("True").copied().unwrap_or(0);
+                let t = self.counts.get(&b"True"[..]).copied().unwrap_or(0);
                 (n > 0).then(|| t as f64 / n as f64)
             }
             _ => (self.numbers > 0).then(|| self.sum.value() / self.numbers as f64),
@@ -166,12 +166,13 @@ impl ColumnStats {
         })
     }
 
-    /// The most frequent string, ties to the smallest (by code point).
-    pub fn mode(&self) -> Option<&str> {
+    /// The most frequent string, ties to the smallest (by code point,
+    /// which is UTF-8 byte order).
+    pub fn mode(&self) -> Option<String> {
         self.counts
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-            .map(|(k, _)| &**k)
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
     }
 
     fn merge(&mut self, other: ColumnStats, name: &str) -> Result<()> {
@@ -315,11 +316,11 @@ mod tests {
         assert_eq!(c.missing, 1);
         let mut t = ColumnStats::new(false);
         for v in ["b", "a", "b", "a", "c"] {
-            t.add_text(v);
+            t.add_text(v.as_bytes());
         }
-        assert_eq!(t.mode(), Some("a")); // tie a/b goes to the smallest
-        t.add_text("b");
-        assert_eq!(t.mode(), Some("b"));
+        assert_eq!(t.mode().as_deref(), Some("a")); // tie a/b goes to the smallest
+        t.add_text(b"b");
+        assert_eq!(t.mode().as_deref(), Some("b"));
     }
 
     #[test]
@@ -364,7 +365,7 @@ mod tests {
     fn type_and_column_drift_are_errors() {
         let a = num_shard("train/part-00000.csv", &[Some(1.0)]);
         let mut t = ColumnStats::new(false);
-        t.add_text("hello");
+        t.add_text(b"hello");
         t.set_evidence(Evidence::Text, "train/part-00001.csv");
         let b = TrainStats::of_shard("train/part-00001.csv", vec!["x".into()], vec![t], 1);
         let e = b.merge(a.clone()).unwrap_err().to_string();
