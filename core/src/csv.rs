@@ -49,6 +49,8 @@ pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     delimiter: u8,
+    /// Bytes that end an unquoted field: the delimiter, `\n`, `\r`.
+    ends_field: [bool; 256],
     /// Where the current record starts.
     record_start: usize,
 }
@@ -62,11 +64,20 @@ impl<'a> Reader<'a> {
     /// A reader over `data`, which must be valid UTF-8 (see [`check_utf8`]).
     /// A UTF-8 byte-order mark is skipped.
     pub fn new(data: &'a [u8], delimiter: u8) -> Reader<'a> {
-        let pos = if data.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let pos = if data.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut ends_field = [false; 256];
+        for b in [delimiter, b'\n', b'\r'] {
+            ends_field[b as usize] = true;
+        }
         Reader {
             data,
             pos,
             delimiter,
+            ends_field,
             record_start: pos,
         }
     }
@@ -162,11 +173,8 @@ impl<'a> Reader<'a> {
                 }
             } else {
                 // unquoted field: up to the delimiter or the line end
-                while i < len {
-                    let b = data[i];
-                    if b == delim || b == b'\n' || b == b'\r' {
-                        break;
-                    }
+                let ends = &self.ends_field;
+                while i < len && !ends[data[i] as usize] {
                     i += 1;
                 }
                 fields.push(Field {
@@ -306,15 +314,23 @@ mod tests {
         let mut r = Reader::new(data, b',');
         let mut f = Vec::new();
         assert!(r.next_record(&mut f).unwrap());
-        assert_eq!((f[0].start, f[0].end, f[0].quoted, f[0].escaped), (0, 6, true, true));
+        assert_eq!(
+            (f[0].start, f[0].end, f[0].quoted, f[0].escaped),
+            (0, 6, true, true)
+        );
         assert_eq!(&data[f[1].start..f[1].end], b"c");
         assert!(!r.next_record(&mut f).unwrap());
     }
 
     #[test]
     fn errors_name_the_line() {
-        let e = records("a,b\n1,2\n\"open,3\n4,5\n").unwrap_err().to_string();
-        assert!(e.contains("unterminated quoted field starting at line 3"), "{e}");
+        let e = records("a,b\n1,2\n\"open,3\n4,5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unterminated quoted field starting at line 3"),
+            "{e}"
+        );
         let e = records("a\n\"x\"y\n").unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
         let e = check_utf8(b"a\nb\n\xff\n").unwrap_err().to_string();

@@ -1,0 +1,334 @@
+//! Output properties: byte-identical across thread counts, untouched CSV
+//! bytes kept, Parquet schema/codecs/row groups kept, empty shards kept,
+//! batch layout, JSON dicts, the parameter accumulator, `--rename-dots`.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    Array, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::DataType;
+use common::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn train(input: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "run",
+        "--job-type",
+        "training",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    run_ok(&args, &[])
+}
+
+#[test]
+fn outputs_identical_on_1_and_4_threads() {
+    for case in ["csv-defaults", "parquet-defaults", "csv-median-constant"] {
+        let input = fixtures_dir().join(case).join("input");
+        let env = read_env(&fixtures_dir().join(case).join("env.txt"));
+        let tmp = tempfile::tempdir().unwrap();
+        let mut outs = Vec::new();
+        for threads in ["1", "4"] {
+            let out = tmp.path().join(threads);
+            let args = [
+                "run",
+                "--job-type",
+                "training",
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                out.to_str().unwrap(),
+                "--threads",
+                threads,
+                "--quiet",
+            ];
+            run_ok(&args, &env);
+            outs.push(files(&out));
+        }
+        assert!(outs[0].len() >= 9, "{case}: too few output files");
+        assert_eq!(
+            outs[0], outs[1],
+            "{case}: outputs differ between 1 and 4 threads"
+        );
+    }
+}
+
+#[test]
+fn csv_untouched_bytes_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    // CRLF, quoted numbers, ints without ".0", an NA token, no final newline
+    let shard =
+        "id,target,x,s\r\n1,0,\"26\",\"a, b\"\r\n2,1,NA,\r\n3,0,1e1,b\r\n4,1,,\"say \"\"hi\"\"\"";
+    for split in ["train", "val", "test"] {
+        write(&input, &format!("{split}/part-00000.csv"), shard.as_bytes());
+    }
+    let out = tmp.path().join("out");
+    train(&input, &out, &[]);
+    let got = std::fs::read_to_string(out.join("val/part-00000.csv")).unwrap();
+    // mean of 26 and 10 = 18.0; mode of the strings: three distinct, tie -> smallest
+    assert_eq!(
+        got,
+        "id,target,x,s\r\n1,0,\"26\",\"a, b\"\r\n2,1,18.0,\"a, b\"\r\n3,0,1e1,b\r\n4,1,18.0,\"say \"\"hi\"\"\""
+    );
+}
+
+fn parquet_batch(offset: i64) -> RecordBatch {
+    let n = 4;
+    let ids: Vec<i64> = (offset..offset + n).collect();
+    let ints = Int64Array::from(vec![Some(1), None, Some(2), Some(4)]);
+    let floats = Float64Array::from(vec![Some(1.5), Some(f64::NAN), None, Some(2.5)]);
+    let strs = StringArray::from(vec![Some("b"), None, Some("a"), Some("b")]);
+    let dict: DictionaryArray<Int32Type> = vec![Some("x"), None, Some("y"), Some("x")]
+        .into_iter()
+        .collect();
+    let bools = BooleanArray::from(vec![Some(true), None, Some(true), Some(false)]);
+    RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(ids)) as Arc<dyn Array>),
+        ("target", Arc::new(Int64Array::from(vec![0, 1, 0, 1])) as _),
+        ("ints", Arc::new(ints) as _),
+        ("floats", Arc::new(floats) as _),
+        ("strs", Arc::new(strs) as _),
+        ("dict", Arc::new(dict) as _),
+        ("bools", Arc::new(bools) as _),
+    ])
+    .unwrap()
+}
+
+fn parquet_file(groups: usize, compression: Compression) -> Vec<u8> {
+    let b = parquet_batch(0);
+    let props = WriterProperties::builder()
+        .set_compression(compression)
+        .build();
+    let mut w = ArrowWriter::try_new(Vec::new(), b.schema(), Some(props)).unwrap();
+    for g in 0..groups {
+        w.write(&parquet_batch(g as i64 * 4)).unwrap();
+        w.flush().unwrap();
+    }
+    w.into_inner().unwrap()
+}
+
+#[test]
+fn parquet_keeps_schema_codecs_and_row_groups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let zstd = Compression::ZSTD(ZstdLevel::try_new(3).unwrap());
+    write(&input, "train/part-00000.parquet", &parquet_file(3, zstd));
+    write(
+        &input,
+        "val/part-00000.parquet",
+        &parquet_file(2, Compression::SNAPPY),
+    );
+    write(
+        &input,
+        "test/part-00000.parquet",
+        &parquet_file(0, Compression::SNAPPY),
+    );
+    let out = tmp.path().join("out");
+    train(&input, &out, &["--column-strategy", "ints=median"]);
+
+    let bytes = std::fs::read(out.join("train/part-00000.parquet")).unwrap();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap();
+    let md = builder.metadata().clone();
+    assert_eq!(md.num_row_groups(), 3);
+    for c in md.row_group(0).columns() {
+        assert!(
+            matches!(c.compression(), Compression::ZSTD(_)),
+            "{:?}",
+            c.compression()
+        );
+    }
+    let schema = builder.schema().clone();
+    // median of 1, 2, 4 is 2: integral, so the column stays Int64
+    assert_eq!(
+        schema.field_with_name("ints").unwrap().data_type(),
+        &DataType::Int64
+    );
+    assert!(matches!(
+        schema.field_with_name("dict").unwrap().data_type(),
+        DataType::Dictionary(..)
+    ));
+    assert_eq!(
+        schema.field_with_name("bools").unwrap().data_type(),
+        &DataType::Boolean
+    );
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+    let b = &batches[0];
+    let ints = b
+        .column_by_name("ints")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    assert_eq!(ints.values()[..4].to_vec(), vec![1, 2, 2, 4]);
+    let floats = b
+        .column_by_name("floats")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    assert_eq!(floats.null_count(), 0);
+    assert_eq!(
+        floats.values()[..4].to_vec(),
+        vec![1.5, 2.0, 2.0, 2.5],
+        "NaN and null both filled with the mean"
+    );
+    let t = read_parquet(std::fs::read(out.join("train/part-00000.parquet")).unwrap());
+    let col = |name: &str| t.header.iter().position(|h| h == name).unwrap();
+    assert_eq!(t.rows[1][col("strs")].as_deref(), Some("b"));
+    assert_eq!(t.rows[1][col("dict")].as_deref(), Some("x"));
+    assert_eq!(t.rows[1][col("bools")].as_deref(), Some("True"));
+    // a zero-row-group shard is written back, still empty, same schema
+    let empty = read_parquet(std::fs::read(out.join("test/part-00000.parquet")).unwrap());
+    assert_eq!(empty.rows.len(), 0);
+    let json = std::fs::read_to_string(out.join("model_artifacts/impute_dict.json")).unwrap();
+    assert!(
+        json.contains("\"ints\": 2.0") && json.contains("\"bools\": \"True\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn parquet_int_column_becomes_float_for_a_fractional_mean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    for split in ["train", "val", "test"] {
+        write(
+            &input,
+            &format!("{split}/part-00000.parquet"),
+            &parquet_file(1, Compression::SNAPPY),
+        );
+    }
+    let out = tmp.path().join("out");
+    train(&input, &out, &[]);
+    let t = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(
+        std::fs::read(out.join("val/part-00000.parquet")).unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(
+        t.schema().field_with_name("ints").unwrap().data_type(),
+        &DataType::Float64
+    );
+    let summary =
+        std::fs::read_to_string(out.join("model_artifacts/imputation_summary.json")).unwrap();
+    assert!(
+        summary.contains("\"ints\",\n") && summary.contains("Float64"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn empty_csv_shards_are_kept_and_batch_layout_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write(
+        &input,
+        "train/train_processed_data.csv",
+        b"id,target,x\n1,0,1\n2,1,\n3,0,3\n",
+    );
+    write(&input, "val/val_processed_data.csv", b"id,target,x\n");
+    write(
+        &input,
+        "test/test_processed_data.tsv",
+        b"id\ttarget\tx\n9\t1\t\n",
+    );
+    let out = tmp.path().join("out");
+    train(&input, &out, &[]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("val/val_processed_data.csv")).unwrap(),
+        "id,target,x\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("test/test_processed_data.tsv")).unwrap(),
+        "id\ttarget\tx\n9\t1\t2.0\n"
+    );
+}
+
+#[test]
+fn json_dict_accumulator_and_rename_dots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write(
+        &input,
+        "testing/part-00000.csv",
+        b"a__DOT__b,target,s\n,1,\n5,0,q\n",
+    );
+    let art = tmp.path().join("art");
+    write(
+        &art,
+        "impute_dict.json",
+        b"{\"a__DOT__b\": 7, \"s\": \"x\", \"absent\": 1.5}",
+    );
+    write(&art, "model_params.json", b"{\"lr\": 0.1}");
+    write(&art, "imputation_summary.json", b"old");
+    let out = tmp.path().join("out");
+    let args = [
+        "run",
+        "--job-type",
+        "testing",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--artifacts-in",
+        art.to_str().unwrap(),
+        "--rename-dots",
+        "--quiet",
+    ];
+    run_ok(&args, &[]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("testing/part-00000.csv")).unwrap(),
+        "a.b,target,s\n7,1,x\n5,0,q\n"
+    );
+    let arts = out.join("model_artifacts");
+    assert_eq!(
+        std::fs::read_to_string(arts.join("model_params.json")).unwrap(),
+        "{\"lr\": 0.1}"
+    );
+    assert_ne!(
+        std::fs::read_to_string(arts.join("imputation_summary.json")).unwrap(),
+        "old",
+        "ours win"
+    );
+    let py = python(
+        "import pickle,sys; print(pickle.load(open(sys.argv[1],'rb')))",
+        &[arts.join("impute_dict.pkl").to_str().unwrap()],
+    );
+    assert_eq!(py.trim(), "{'a__DOT__b': 7, 's': 'x', 'absent': 1.5}");
+}
