@@ -165,14 +165,26 @@ impl Common {
         let flags = [
             ("LABEL_FIELD", &self.label_field),
             ("EXCLUDE_COLUMNS", &self.exclude_columns),
-            ("DEFAULT_NUMERICAL_STRATEGY", &self.default_numerical_strategy),
-            ("DEFAULT_CATEGORICAL_STRATEGY", &self.default_categorical_strategy),
+            (
+                "DEFAULT_NUMERICAL_STRATEGY",
+                &self.default_numerical_strategy,
+            ),
+            (
+                "DEFAULT_CATEGORICAL_STRATEGY",
+                &self.default_categorical_strategy,
+            ),
             ("DEFAULT_TEXT_STRATEGY", &self.default_text_strategy),
             ("NUMERICAL_CONSTANT_VALUE", &self.numerical_constant_value),
-            ("CATEGORICAL_CONSTANT_VALUE", &self.categorical_constant_value),
+            (
+                "CATEGORICAL_CONSTANT_VALUE",
+                &self.categorical_constant_value,
+            ),
             ("TEXT_CONSTANT_VALUE", &self.text_constant_value),
             ("AUTO_DETECT_CATEGORICAL", &self.auto_detect_categorical),
-            ("CATEGORICAL_UNIQUE_RATIO_THRESHOLD", &self.categorical_unique_ratio_threshold),
+            (
+                "CATEGORICAL_UNIQUE_RATIO_THRESHOLD",
+                &self.categorical_unique_ratio_threshold,
+            ),
             ("VALIDATE_FILL_VALUES", &self.validate_fill_values),
             ("NA_VALUES", &self.na_values),
         ];
@@ -182,9 +194,9 @@ impl Common {
             }
         }
         for cs in &self.column_strategy {
-            let (col, s) = cs
-                .split_once('=')
-                .ok_or_else(|| anyhow::anyhow!("--column-strategy {cs}: expected COLUMN=STRATEGY"))?;
+            let (col, s) = cs.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!("--column-strategy {cs}: expected COLUMN=STRATEGY")
+            })?;
             c.set(&format!("COLUMN_STRATEGY_{col}"), s)?;
         }
         if self.rename_dots {
@@ -244,7 +256,10 @@ mod tests {
         assert_eq!(c.default_text_strategy, "empty");
         assert_eq!(c.column_strategy("Price"), Some("median"));
         assert_eq!(c.na_values, vec!["NULL"]);
-        assert_eq!(run.common.splits(JobType::Training), vec!["train", "val", "test"]);
+        assert_eq!(
+            run.common.splits(JobType::Training),
+            vec!["train", "val", "test"]
+        );
     }
 
     #[test]

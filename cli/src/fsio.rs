@@ -12,8 +12,10 @@ use std::sync::Mutex;
 use shardimpute_core::{Error, Result, Shard, Sink, Source};
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
-    shardimpute_core::Error::new(shardimpute_core::ErrorKind::Io(format!("cannot {what}: {e}")))
-        .in_file(path.display().to_string())
+    shardimpute_core::Error::new(shardimpute_core::ErrorKind::Io(format!(
+        "cannot {what}: {e}"
+    )))
+    .in_file(path.display().to_string())
 }
 
 /// Every file one or two levels below `root`, as (`split/name`, size).
@@ -32,7 +34,10 @@ pub fn list_dataset(root: &Path) -> Result<Vec<(String, u64)>> {
             let f = f.map_err(|e| io_err(&dir, "read the split folder", e))?;
             let meta = f.metadata().map_err(|e| io_err(&f.path(), "stat", e))?;
             if meta.is_file() {
-                out.push((format!("{split}/{}", f.file_name().to_string_lossy()), meta.len()));
+                out.push((
+                    format!("{split}/{}", f.file_name().to_string_lossy()),
+                    meta.len(),
+                ));
             }
         }
     }

@@ -16,7 +16,9 @@ use anyhow::{anyhow, Context};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shardimpute_core::artifacts::{self, JSON_NAME, PICKLE_NAME, SUMMARY_NAME};
-use shardimpute_core::{engine, plan, Config, Control, Dataset, FillDict, JobType, Progress, ShardReport};
+use shardimpute_core::{
+    engine, plan, Config, Control, Dataset, FillDict, JobType, Progress, ShardReport,
+};
 
 use args::{Cli, Command, Common};
 use fsio::{DirSink, DirSource};
@@ -26,7 +28,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match run(cli) {
@@ -47,27 +53,57 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(a) => {
             let job = JobType::parse(&a.job_type)?;
-            let artifacts_out = a.artifacts_out.clone().unwrap_or_else(|| a.output.join("model_artifacts"));
+            let artifacts_out = a
+                .artifacts_out
+                .clone()
+                .unwrap_or_else(|| a.output.join("model_artifacts"));
             let dict_in = match (&a.artifacts_in, job) {
                 (Some(dir), _) => Some(load_dict_from_dir(dir)?),
                 (None, JobType::Training) => None,
-                (None, _) => return Err(anyhow!("a {} job needs --artifacts-in DIR holding {PICKLE_NAME}", job.name())),
+                (None, _) => {
+                    return Err(anyhow!(
+                        "a {} job needs --artifacts-in DIR holding {PICKLE_NAME}",
+                        job.name()
+                    ))
+                }
             };
             let splits = a.common.splits(job);
-            job_run(&a.common, job, &a.input, &a.output, &artifacts_out, a.artifacts_in.as_deref(), dict_in, splits)
+            job_run(
+                &a.common,
+                job,
+                &a.input,
+                &a.output,
+                &artifacts_out,
+                a.artifacts_in.as_deref(),
+                dict_in,
+                splits,
+            )
         }
         Command::Fill(a) => {
             let dict = match (&a.impute_dict, &a.artifacts_in) {
                 (Some(f), _) => load_dict_file(f)?,
                 (None, Some(dir)) => load_dict_from_dir(dir)?,
-                (None, None) => return Err(anyhow!("fill needs --impute-dict FILE or --artifacts-in DIR")),
+                (None, None) => {
+                    return Err(anyhow!(
+                        "fill needs --impute-dict FILE or --artifacts-in DIR"
+                    ))
+                }
             };
             let splits = match &a.common.splits {
                 Some(_) => a.common.splits(JobType::Training),
                 None => split_folders(&a.input)?,
             };
             let artifacts_out = a.output.join("model_artifacts");
-            job_run(&a.common, JobType::Validation, &a.input, &a.output, &artifacts_out, None, Some(dict), splits)
+            job_run(
+                &a.common,
+                JobType::Validation,
+                &a.input,
+                &a.output,
+                &artifacts_out,
+                None,
+                Some(dict),
+                splits,
+            )
         }
         Command::Fit(a) => fit_only(&a.common, &a.input, &a.artifacts_out),
     }
@@ -115,7 +151,10 @@ fn load_dict_from_dir(dir: &Path) -> anyhow::Result<FillDict> {
             return load_dict_file(&p);
         }
     }
-    Err(anyhow!("no {PICKLE_NAME} or {JSON_NAME} in {}", dir.display()))
+    Err(anyhow!(
+        "no {PICKLE_NAME} or {JSON_NAME} in {}",
+        dir.display()
+    ))
 }
 
 /// A progress bar on stderr, hidden when it is not a terminal or `--quiet`.
@@ -163,11 +202,16 @@ fn job_run(
     let config = setup(common)?;
     let started = Instant::now();
     let dataset = discover(input, &splits)?;
-    let source = DirSource { root: input.to_path_buf() };
+    let source = DirSource {
+        root: input.to_path_buf(),
+    };
     let sink = DirSink::new(output.to_path_buf());
     let bar = progress_bar(common.quiet);
     let progress = on_progress(&bar);
-    let ctl = Control { cancel: None, progress: Some(&progress) };
+    let ctl = Control {
+        cancel: None,
+        progress: Some(&progress),
+    };
     let result = engine::run_job(&dataset, job, dict_in, &source, &sink, &config, ctl);
     bar.finish_and_clear();
     let out = match result {
@@ -181,14 +225,25 @@ fn job_run(
     if let Some(dir) = artifacts_in {
         fsio::copy_artifacts(dir, artifacts_out)?;
     }
-    write_artifacts(artifacts_out, job, out.plan.as_ref(), &out.dict, &out.reports, &dataset.ignored, &config)?;
+    write_artifacts(
+        artifacts_out,
+        job,
+        out.plan.as_ref(),
+        &out.dict,
+        &out.reports,
+        &dataset.ignored,
+        &config,
+    )?;
     if let Some(plan) = &out.plan {
         for w in &plan.warnings {
             eprintln!("shardimpute: warning: {w}");
         }
     }
     if !common.quiet {
-        println!("{}", summary_line(job, &out.reports, started.elapsed(), artifacts_out));
+        println!(
+            "{}",
+            summary_line(job, &out.reports, started.elapsed(), artifacts_out)
+        );
     }
     Ok(())
 }
@@ -203,7 +258,10 @@ fn write_artifacts(
     config: &Config,
 ) -> anyhow::Result<()> {
     fsio::write_atomic(&dir.join(PICKLE_NAME), &artifacts::dict_to_pickle(dict))?;
-    fsio::write_atomic(&dir.join(JSON_NAME), artifacts::dict_to_json(dict).as_bytes())?;
+    fsio::write_atomic(
+        &dir.join(JSON_NAME),
+        artifacts::dict_to_json(dict).as_bytes(),
+    )?;
     let summary = artifacts::summary_json(job, plan, dict, reports, ignored, config);
     fsio::write_atomic(&dir.join(SUMMARY_NAME), summary.as_bytes())?;
     Ok(())
@@ -212,7 +270,11 @@ fn write_artifacts(
 fn summary_line(job: JobType, reports: &[ShardReport], took: Duration, artifacts: &Path) -> String {
     let rows: u64 = reports.iter().map(|r| r.rows_in).sum();
     let checked = reports.iter().all(|r| r.rows_in == r.rows_out);
-    let filled: u64 = reports.iter().flat_map(|r| r.cells_filled.iter()).map(|(_, n)| n).sum();
+    let filled: u64 = reports
+        .iter()
+        .flat_map(|r| r.cells_filled.iter())
+        .map(|(_, n)| n)
+        .sum();
     let bytes: u64 = reports.iter().map(|r| r.bytes_in).sum();
     let secs = took.as_secs_f64();
     format!(
@@ -229,17 +291,30 @@ fn fit_only(common: &Common, input: &Path, artifacts_out: &Path) -> anyhow::Resu
     let config = setup(common)?;
     let started = Instant::now();
     let dataset = discover(input, &["train".to_string()])?;
-    let source = DirSource { root: input.to_path_buf() };
+    let source = DirSource {
+        root: input.to_path_buf(),
+    };
     let bar = progress_bar(common.quiet);
     let progress = on_progress(&bar);
-    let ctl = Control { cancel: None, progress: Some(&progress) };
+    let ctl = Control {
+        cancel: None,
+        progress: Some(&progress),
+    };
     let shards = &dataset.splits[0].shards;
     let stats = engine::fit(shards, &source, &config, ctl)
         .and_then(|s| engine::check_columns(&s, &config).map(|_| s))
         .map_err(|e| anyhow!(e).context(format!("input {}", input.display())))?;
     bar.finish_and_clear();
     let plan = plan::plan(&stats, &config)?;
-    write_artifacts(artifacts_out, JobType::Training, Some(&plan), &plan.dict, &[], &dataset.ignored, &config)?;
+    write_artifacts(
+        artifacts_out,
+        JobType::Training,
+        Some(&plan),
+        &plan.dict,
+        &[],
+        &dataset.ignored,
+        &config,
+    )?;
     for w in &plan.warnings {
         eprintln!("shardimpute: warning: {w}");
     }

@@ -17,7 +17,11 @@ fn cases() -> Vec<std::path::PathBuf> {
         .filter(|p| p.join("job_type.txt").is_file())
         .collect();
     v.sort();
-    assert!(v.len() >= 4, "expected at least 4 fixture cases, found {}", v.len());
+    assert!(
+        v.len() >= 4,
+        "expected at least 4 fixture cases, found {}",
+        v.len()
+    );
     v
 }
 
@@ -63,7 +67,10 @@ fn convert(input: &Path, out: &Path, to: &str) {
 }
 
 fn check_case(case: &Path, input: &Path, threads: &str, what: &str) {
-    let job = std::fs::read_to_string(case.join("job_type.txt")).unwrap().trim().to_string();
+    let job = std::fs::read_to_string(case.join("job_type.txt"))
+        .unwrap()
+        .trim()
+        .to_string();
     let env = read_env(&case.join("env.txt"));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
@@ -92,20 +99,31 @@ fn check_case(case: &Path, input: &Path, threads: &str, what: &str) {
     let want_json = expected.join("impute_dict.json");
     if want_json.is_file() {
         let got: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&std::fs::read(artifacts.join("impute_dict.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(artifacts.join("impute_dict.json")).unwrap())
+                .unwrap();
         let want: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&std::fs::read(&want_json).unwrap()).unwrap();
-        assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "{what}: columns");
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "{what}: columns"
+        );
         for (k, w) in &want {
             let g = &got[k];
             match (g.as_f64(), w.as_f64()) {
-                (Some(a), Some(b)) => assert_eq!(a.to_bits(), b.to_bits(), "{what}: `{k}`: {a} vs {b}"),
+                (Some(a), Some(b)) => {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{what}: `{k}`: {a} vs {b}")
+                }
                 _ => assert_eq!(g, w, "{what}: `{k}`"),
             }
         }
     }
     let want_pkl = expected.join("impute_dict.pkl");
-    let want_pkl = if want_pkl.is_file() { want_pkl } else { artifacts_in.join("impute_dict.pkl") };
+    let want_pkl = if want_pkl.is_file() {
+        want_pkl
+    } else {
+        artifacts_in.join("impute_dict.pkl")
+    };
     assert_pickles_equal(&artifacts.join("impute_dict.pkl"), &want_pkl);
 
     // every cell of every split
@@ -113,16 +131,28 @@ fn check_case(case: &Path, input: &Path, threads: &str, what: &str) {
     for e in std::fs::read_dir(&expected).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        let Some(split) = name.strip_suffix(".csv") else { continue };
+        let Some(split) = name.strip_suffix(".csv") else {
+            continue;
+        };
         let want = read_csv(&std::fs::read(&p).unwrap(), b',');
-        let got = concat(split_shards(&out.join(split)).iter().map(|s| read_shard(s)).collect());
+        let got = concat(
+            split_shards(&out.join(split))
+                .iter()
+                .map(|s| read_shard(s))
+                .collect(),
+        );
         assert_tables_match(&got, &want, &format!("{what}: split {split}"));
         compared += 1;
     }
     assert!(compared >= 1, "{what}: no expected split compared");
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(artifacts.join("imputation_summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["rows_in_equals_rows_out"], serde_json::Value::Bool(true), "{what}");
+        serde_json::from_slice(&std::fs::read(artifacts.join("imputation_summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        summary["rows_in_equals_rows_out"],
+        serde_json::Value::Bool(true),
+        "{what}"
+    );
 }
 
 #[test]
@@ -145,7 +175,12 @@ fn fixtures_on_one_thread() {
 fn csv_fixtures_as_tsv_and_gzip() {
     for case in cases() {
         let input = case.join("input");
-        let first_split = std::fs::read_dir(&input).unwrap().next().unwrap().unwrap().path();
+        let first_split = std::fs::read_dir(&input)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let is_csv = std::fs::read_dir(first_split)
             .unwrap()
             .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "csv"));

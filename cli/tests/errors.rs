@@ -31,7 +31,10 @@ fn good_splits() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-fn with(mut files: Vec<(&'static str, Vec<u8>)>, extra: (&'static str, Vec<u8>)) -> Vec<(&'static str, Vec<u8>)> {
+fn with(
+    mut files: Vec<(&'static str, Vec<u8>)>,
+    extra: (&'static str, Vec<u8>),
+) -> Vec<(&'static str, Vec<u8>)> {
     files.push(extra);
     files
 }
@@ -40,7 +43,10 @@ fn parquet_bytes() -> Vec<u8> {
     let batch = RecordBatch::try_from_iter([
         ("id", Arc::new(Int64Array::from(vec![0, 1, 2])) as _),
         ("target", Arc::new(Int64Array::from(vec![1, 0, 1])) as _),
-        ("x", Arc::new(Float64Array::from(vec![Some(1.5), None, Some(2.5)])) as _),
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![Some(1.5), None, Some(2.5)])) as _,
+        ),
     ])
     .unwrap();
     let mut w = ArrowWriter::try_new(Vec::new(), batch.schema(), None).unwrap();
@@ -116,20 +122,51 @@ fn good_dataset_runs() {
 
 #[test]
 fn ragged_csv_row() {
-    let d = dataset(&with(good_splits(), ("train/part-00001.csv", b"id,target,x,c\n0,1,2,a\n1,0,3,b,extra\n".to_vec())));
-    training_fails(&d, &["train/part-00001.csv", "line 3", "5 fields, the header has 4"]);
+    let d = dataset(&with(
+        good_splits(),
+        (
+            "train/part-00001.csv",
+            b"id,target,x,c\n0,1,2,a\n1,0,3,b,extra\n".to_vec(),
+        ),
+    ));
+    training_fails(
+        &d,
+        &[
+            "train/part-00001.csv",
+            "line 3",
+            "5 fields, the header has 4",
+        ],
+    );
 }
 
 #[test]
 fn invalid_utf8() {
-    let d = dataset(&with(good_splits(), ("train/part-00001.csv", b"id,target,x,c\n0,1,2,\xff\xfe\n".to_vec())));
+    let d = dataset(&with(
+        good_splits(),
+        (
+            "train/part-00001.csv",
+            b"id,target,x,c\n0,1,2,\xff\xfe\n".to_vec(),
+        ),
+    ));
     training_fails(&d, &["train/part-00001.csv", "invalid UTF-8 at line 2"]);
 }
 
 #[test]
 fn unterminated_quote() {
-    let d = dataset(&with(good_splits(), ("val/part-00001.csv", b"id,target,x,c\n0,1,2,\"open\n1,0,3,b\n".to_vec())));
-    training_fails(&d, &["val/part-00001.csv", "unterminated quoted field starting at line 2"]);
+    let d = dataset(&with(
+        good_splits(),
+        (
+            "val/part-00001.csv",
+            b"id,target,x,c\n0,1,2,\"open\n1,0,3,b\n".to_vec(),
+        ),
+    ));
+    training_fails(
+        &d,
+        &[
+            "val/part-00001.csv",
+            "unterminated quoted field starting at line 2",
+        ],
+    );
 }
 
 #[test]
@@ -157,18 +194,33 @@ fn corrupt_parquet_page() {
 
 #[test]
 fn garbage_parquet() {
-    let d = dataset(&with(good_splits(), ("train/part-00001.parquet", b"this is not parquet at all".to_vec())));
+    let d = dataset(&with(
+        good_splits(),
+        (
+            "train/part-00001.parquet",
+            b"this is not parquet at all".to_vec(),
+        ),
+    ));
     training_fails(&d, &["train/part-00001.parquet", "not a Parquet file"]);
 }
 
 #[test]
 fn invalid_and_truncated_gzip() {
-    let d = dataset(&with(good_splits(), ("train/part-00001.csv.gz", b"\x1f\x8b\x08\x00garbage".to_vec())));
+    let d = dataset(&with(
+        good_splits(),
+        (
+            "train/part-00001.csv.gz",
+            b"\x1f\x8b\x08\x00garbage".to_vec(),
+        ),
+    ));
     training_fails(&d, &["train/part-00001.csv.gz", "gzip"]);
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut enc, GOOD.repeat(50).as_bytes()).unwrap();
     let gz = enc.finish().unwrap();
-    let d = dataset(&with(good_splits(), ("val/part-00001.csv.gz", gz[..gz.len() - 12].to_vec())));
+    let d = dataset(&with(
+        good_splits(),
+        ("val/part-00001.csv.gz", gz[..gz.len() - 12].to_vec()),
+    ));
     training_fails(&d, &["val/part-00001.csv.gz", "gzip"]);
 }
 
@@ -195,10 +247,25 @@ fn label_column_absent() {
 
 #[test]
 fn type_and_column_drift() {
-    let d = dataset(&with(good_splits(), ("train/part-00001.csv", b"id,target,x,c\n5,1,hello,a\n".to_vec())));
-    training_fails(&d, &["`x` is numeric in train/part-00000.csv but text in train/part-00001.csv"]);
-    let d = dataset(&with(good_splits(), ("train/part-00001.csv", b"id,target,x\n5,1,2\n".to_vec())));
-    training_fails(&d, &["column `c` is in train/part-00000.csv but not in train/part-00001.csv"]);
+    let d = dataset(&with(
+        good_splits(),
+        (
+            "train/part-00001.csv",
+            b"id,target,x,c\n5,1,hello,a\n".to_vec(),
+        ),
+    ));
+    training_fails(
+        &d,
+        &["`x` is numeric in train/part-00000.csv but text in train/part-00001.csv"],
+    );
+    let d = dataset(&with(
+        good_splits(),
+        ("train/part-00001.csv", b"id,target,x\n5,1,2\n".to_vec()),
+    ));
+    training_fails(
+        &d,
+        &["column `c` is in train/part-00000.csv but not in train/part-00001.csv"],
+    );
 }
 
 fn validation_fails(artifacts: Option<&[(&str, Vec<u8>)]>, needles: &[&str]) {
@@ -233,7 +300,10 @@ fn validation_fails(artifacts: Option<&[(&str, Vec<u8>)]>, needles: &[&str]) {
 #[test]
 fn missing_impute_dict() {
     validation_fails(None, &["needs --artifacts-in"]);
-    validation_fails(Some(&[("other.txt", b"x".to_vec())]), &["no impute_dict.pkl or impute_dict.json"]);
+    validation_fails(
+        Some(&[("other.txt", b"x".to_vec())]),
+        &["no impute_dict.pkl or impute_dict.json"],
+    );
 }
 
 #[test]
@@ -247,9 +317,19 @@ fn malicious_pickle_is_rejected_not_run() {
          sys.stdout.buffer.write(pickle.dumps({{'x': P()}}, protocol=4))\n",
         marker.display()
     );
-    let out = std::process::Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    validation_fails(Some(&[("impute_dict.pkl", out.stdout)]), &["impute_dict.pkl", "GLOBAL"]);
+    validation_fails(
+        Some(&[("impute_dict.pkl", out.stdout)]),
+        &["impute_dict.pkl", "GLOBAL"],
+    );
     assert!(!marker.exists(), "the pickle's code ran");
-    validation_fails(Some(&[("impute_dict.pkl", b"\x80\x04garbage".to_vec())]), &["impute_dict.pkl"]);
+    validation_fails(
+        Some(&[("impute_dict.pkl", b"\x80\x04garbage".to_vec())]),
+        &["impute_dict.pkl"],
+    );
 }

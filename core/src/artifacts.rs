@@ -92,7 +92,9 @@ pub fn read_dict(name: &str, bytes: &[u8]) -> Result<FillDict> {
             PickleValue::Str(s) => FillValue::Text(s),
             PickleValue::Bool(b) => FillValue::Bool(b),
             PickleValue::None => {
-                return Err(Error::artifact(format!("{name}: column `{k}` has no fill value (None)")))
+                return Err(Error::artifact(format!(
+                    "{name}: column `{k}` has no fill value (None)"
+                )))
             }
         };
         dict.entries.push((k, value));
@@ -104,7 +106,9 @@ fn read_json(name: &str, bytes: &[u8]) -> Result<FillDict> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::artifact(format!("{name}: not valid JSON: {e}")))?;
     let serde_json::Value::Object(map) = value else {
-        return Err(Error::artifact(format!("{name}: expected a JSON object of column -> fill value")));
+        return Err(Error::artifact(format!(
+            "{name}: expected a JSON object of column -> fill value"
+        )));
     };
     let mut dict = FillDict::default();
     for (k, v) in map {
@@ -191,7 +195,10 @@ pub fn summary_json(
                 name: &c.name,
                 plan: Some(c),
                 fill_value: None,
-                cells_filled: split_names.iter().map(|s| (*s, filled_in(&c.name, s))).collect(),
+                cells_filled: split_names
+                    .iter()
+                    .map(|s| (*s, filled_in(&c.name, s)))
+                    .collect(),
             })
             .collect(),
         None => dict
@@ -201,7 +208,10 @@ pub fn summary_json(
                 name,
                 plan: None,
                 fill_value: Some(v),
-                cells_filled: split_names.iter().map(|s| (*s, filled_in(name, s))).collect(),
+                cells_filled: split_names
+                    .iter()
+                    .map(|s| (*s, filled_in(name, s)))
+                    .collect(),
             })
             .collect(),
     };
@@ -212,7 +222,11 @@ pub fn summary_json(
             SummarySplit {
                 name: s,
                 rows: shards.iter().map(|r| r.rows_in).sum(),
-                cells_filled: shards.iter().flat_map(|r| r.cells_filled.iter()).map(|(_, n)| n).sum(),
+                cells_filled: shards
+                    .iter()
+                    .flat_map(|r| r.cells_filled.iter())
+                    .map(|(_, n)| n)
+                    .sum(),
                 shards,
             }
         })
@@ -228,7 +242,8 @@ pub fn summary_json(
         ignored_files,
         config,
     };
-    let mut s = serde_json::to_string_pretty(&summary).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s = serde_json::to_string_pretty(&summary)
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -254,7 +269,10 @@ mod tests {
         );
         let back = read_dict("impute_dict.json", text.as_bytes()).unwrap();
         assert_eq!(back.entries[0], ("a".into(), FillValue::Number(0.0)));
-        assert_eq!(back.entries[2], ("flag".into(), FillValue::Text("True".into())));
+        assert_eq!(
+            back.entries[2],
+            ("flag".into(), FillValue::Text("True".into()))
+        );
         assert!(read_dict("x.json", b"[1]").is_err());
     }
 

@@ -165,7 +165,9 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
         "false" | "0" | "no" => Ok(false),
-        _ => Err(Error::config(format!("{key}={value}: expected true or false"))),
+        _ => Err(Error::config(format!(
+            "{key}={value}: expected true or false"
+        ))),
     }
 }
 
@@ -209,10 +211,10 @@ impl Config {
             "TEXT_CONSTANT_VALUE" => self.text_constant_value = value.into(),
             "AUTO_DETECT_CATEGORICAL" => self.auto_detect_categorical = parse_bool(key, value)?,
             "CATEGORICAL_UNIQUE_RATIO_THRESHOLD" => {
-                self.categorical_unique_ratio_threshold =
-                    value.trim().parse::<f64>().map_err(|_| {
-                        Error::config(format!("{key}={value}: expected a number"))
-                    })?
+                self.categorical_unique_ratio_threshold = value
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| Error::config(format!("{key}={value}: expected a number")))?
             }
             "VALIDATE_FILL_VALUES" => self.validate_fill_values = parse_bool(key, value)?,
             "NA_VALUES" => self.na_values = value.split(',').map(String::from).collect(),
@@ -220,7 +222,8 @@ impl Config {
             _ => match key.strip_prefix("COLUMN_STRATEGY_") {
                 Some(col) if !col.is_empty() => {
                     self.column_strategies.retain(|(c, _)| c != col);
-                    self.column_strategies.push((col.to_string(), value.to_string()));
+                    self.column_strategies
+                        .push((col.to_string(), value.to_string()));
                 }
                 _ => return Ok(false),
             },

@@ -109,7 +109,12 @@ impl<'a> Counter<'a> {
 }
 
 /// Pass 1 over `shards`: their merged statistics.
-pub fn fit(shards: &[Shard], source: &dyn Source, config: &Config, ctl: Control<'_>) -> Result<TrainStats> {
+pub fn fit(
+    shards: &[Shard],
+    source: &dyn Source,
+    config: &Config,
+    ctl: Control<'_>,
+) -> Result<TrainStats> {
     let counter = Counter::new(Pass::Fit, shards, ctl);
     shards
         .par_iter()
@@ -205,5 +210,9 @@ pub fn run_job(
     };
     let shards: Vec<Shard> = dataset.shards().cloned().collect();
     let reports = fill(&shards, source, sink, &dict, config, ctl)?;
-    Ok(JobOutput { plan, dict, reports })
+    Ok(JobOutput {
+        plan,
+        dict,
+        reports,
+    })
 }

@@ -47,7 +47,11 @@ pub enum ErrorKind {
 impl Error {
     /// A new error of this kind, with no file or place yet.
     pub fn new(kind: ErrorKind) -> Error {
-        Error { kind, file: None, place: None }
+        Error {
+            kind,
+            file: None,
+            place: None,
+        }
     }
 
     /// Names the file this error is about (kept if one is already set).

@@ -44,7 +44,11 @@ fn parse_infinity(field: &[u8]) -> Option<f64> {
         _ => (false, field),
     };
     if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
-        Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY })
+        Some(if neg {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        })
     } else {
         None
     }
@@ -183,7 +187,9 @@ mod tests {
         assert_eq!(p(" 12 "), Some(12.0));
         assert_eq!(p("inf"), Some(f64::INFINITY));
         assert_eq!(p("-Infinity"), Some(f64::NEG_INFINITY));
-        for bad in ["", ".", "-", "abc", "1.2.3", "1e", "0x10", "1,000", "True", "nan", "1e400", "12a"] {
+        for bad in [
+            "", ".", "-", "abc", "1.2.3", "1e", "0x10", "1,000", "True", "nan", "1e400", "12a",
+        ] {
             assert_eq!(p(bad), None, "{bad}");
         }
     }
@@ -195,7 +201,10 @@ mod tests {
         let ours = p("0.0011973218062880574").unwrap();
         let expected: f64 = 11973218062880.0 / 1e16;
         assert_eq!(ours.to_bits(), expected.to_bits());
-        assert_eq!(p("123456789012345678901").unwrap(), 12345678901234567.0 * 1e4);
+        assert_eq!(
+            p("123456789012345678901").unwrap(),
+            12345678901234567.0 * 1e4
+        );
     }
 
     /// pandas' loop as written (digits accumulated in double), to check the

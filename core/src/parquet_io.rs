@@ -9,7 +9,9 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -59,18 +61,23 @@ impl ParquetShard {
     pub fn read_row_group(&self, i: usize) -> Result<RecordBatch> {
         let place = || format!("row group {i}");
         let rows = self.meta.metadata().row_group(i).num_rows().max(0) as usize;
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes.clone(), self.meta.clone())
-            .with_row_groups(vec![i])
-            .with_batch_size(rows.max(1))
-            .build()
-            .map_err(|e| perr(e).at(place()))?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.bytes.clone(),
+            self.meta.clone(),
+        )
+        .with_row_groups(vec![i])
+        .with_batch_size(rows.max(1))
+        .build()
+        .map_err(|e| perr(e).at(place()))?;
         let mut batches = Vec::new();
         for b in reader {
             batches.push(b.map_err(|e| perr(e).at(place()))?);
         }
         let batch = match batches.len() {
             0 => RecordBatch::new_empty(self.schema()),
-            1 => batches.pop().ok_or_else(|| Error::parquet("no batch").at(place()))?,
+            1 => batches
+                .pop()
+                .ok_or_else(|| Error::parquet("no batch").at(place()))?,
             _ => arrow_select_concat(&self.schema(), &batches).map_err(|e| e.at(place()))?,
         };
         if batch.num_rows() != rows {
@@ -90,7 +97,10 @@ impl ParquetShard {
         if md.num_row_groups() > 0 {
             let rg = md.row_group(0);
             for c in rg.columns() {
-                props = props.set_column_compression(ColumnPath::new(c.column_path().parts().to_vec()), c.compression());
+                props = props.set_column_compression(
+                    ColumnPath::new(c.column_path().parts().to_vec()),
+                    c.compression(),
+                );
             }
             if let Some(c) = rg.columns().first() {
                 props = props.set_compression(c.compression());
@@ -132,5 +142,8 @@ impl ParquetOut {
 
 /// A schema with the same fields and metadata, some fields replaced.
 pub fn replace_fields(schema: &SchemaRef, fields: Vec<arrow_schema::FieldRef>) -> SchemaRef {
-    Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone()))
+    Arc::new(arrow_schema::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
 }

@@ -16,11 +16,11 @@ use crate::csv::{self, Field, Reader};
 use crate::dataset::{Format, Shard};
 use crate::error::{Error, Result};
 use crate::missing::{parse_bool, NaMatcher};
+use crate::pandas_num::parse as parse_csv_number;
 use crate::parquet_io::ParquetShard;
 use crate::plan::needs_values;
-use crate::pandas_num::parse as parse_csv_number;
-use crate::stats::{ColumnStats, Evidence, TrainStats};
 use crate::source;
+use crate::stats::{ColumnStats, Evidence, TrainStats};
 
 /// Pass 1 over one shard's file bytes.
 pub fn fit_shard(shard: &Shard, bytes: Vec<u8>, config: &Config) -> Result<TrainStats> {
@@ -28,7 +28,11 @@ pub fn fit_shard(shard: &Shard, bytes: Vec<u8>, config: &Config) -> Result<Train
     let result = match shard.kind.format {
         Format::Parquet => fit_parquet(&path, Bytes::from(bytes), config),
         Format::Csv | Format::Tsv => source::decompress(shard, bytes).and_then(|text| {
-            let delimiter = if shard.kind.format == Format::Tsv { b'\t' } else { b',' };
+            let delimiter = if shard.kind.format == Format::Tsv {
+                b'\t'
+            } else {
+                b','
+            };
             fit_csv(&path, &text, delimiter, config)
         }),
     };
@@ -78,7 +82,13 @@ fn scan_csv(
     let columns = csv::read_header(&mut reader, &mut fields)?;
     let ncols = columns.len();
     let mut kinds: Vec<Kind> = (0..ncols)
-        .map(|i| if forced_text.get(i) == Some(&true) { Kind::Text } else { Kind::Unknown })
+        .map(|i| {
+            if forced_text.get(i) == Some(&true) {
+                Kind::Text
+            } else {
+                Kind::Unknown
+            }
+        })
         .collect();
     let mut stats: Vec<ColumnStats> = columns
         .iter()

@@ -45,13 +45,22 @@ pub struct ShardReport {
 }
 
 /// Pass 2 over one shard's file bytes: the output file's bytes and a report.
-pub fn fill_shard(shard: &Shard, bytes: Vec<u8>, dict: &FillDict, config: &Config) -> Result<(Vec<u8>, ShardReport)> {
+pub fn fill_shard(
+    shard: &Shard,
+    bytes: Vec<u8>,
+    dict: &FillDict,
+    config: &Config,
+) -> Result<(Vec<u8>, ShardReport)> {
     let path = shard.path();
     let bytes_in = bytes.len() as u64;
     let result = match shard.kind.format {
         Format::Parquet => fill_parquet(Bytes::from(bytes), dict, config),
         Format::Csv | Format::Tsv => source::decompress(shard, bytes).and_then(|text| {
-            let delimiter = if shard.kind.format == Format::Tsv { b'\t' } else { b',' };
+            let delimiter = if shard.kind.format == Format::Tsv {
+                b'\t'
+            } else {
+                b','
+            };
             let (out, report) = fill_csv(&text, delimiter, dict, config)?;
             Ok((source::compress(shard, out)?, report))
         }),
@@ -94,7 +103,12 @@ fn out_name(name: &str, config: &Config) -> String {
 }
 
 /// Pass 2 over a whole CSV/TSV text.
-pub fn fill_csv(data: &[u8], delimiter: u8, dict: &FillDict, config: &Config) -> Result<(Vec<u8>, ShardReport)> {
+pub fn fill_csv(
+    data: &[u8],
+    delimiter: u8,
+    dict: &FillDict,
+    config: &Config,
+) -> Result<(Vec<u8>, ShardReport)> {
     csv::check_utf8(data)?;
     let na = NaMatcher::new(config);
     let mut reader = Reader::new(data, delimiter);
@@ -139,7 +153,11 @@ pub fn fill_csv(data: &[u8], delimiter: u8, dict: &FillDict, config: &Config) ->
         for (k, (i, fill)) in fills.iter().enumerate() {
             let f = fields[*i];
             let missing = !f.escaped && {
-                let raw = if f.quoted { &data[f.start + 1..f.end - 1] } else { &data[f.start..f.end] };
+                let raw = if f.quoted {
+                    &data[f.start + 1..f.end - 1]
+                } else {
+                    &data[f.start..f.end]
+                };
                 na.is_missing(raw)
             };
             if missing {
@@ -155,7 +173,11 @@ pub fn fill_csv(data: &[u8], delimiter: u8, dict: &FillDict, config: &Config) ->
     let mut report = empty_report();
     report.rows_in = rows_in;
     report.rows_out = rows_out;
-    report.cells_filled = fills.iter().zip(filled).map(|((i, _), n)| (columns[*i].clone(), n)).collect();
+    report.cells_filled = fills
+        .iter()
+        .zip(filled)
+        .map(|((i, _), n)| (columns[*i].clone(), n))
+        .collect();
     Ok((out, report))
 }
 
@@ -208,7 +230,10 @@ fn cast(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
 /// Exact cast: fails (None) when the value changes on the way.
 fn cast_exact(x: f64, to: &DataType) -> Option<ArrayRef> {
     let src: ArrayRef = Arc::new(Float64Array::from(vec![x]));
-    let opts = arrow_cast::CastOptions { safe: false, ..Default::default() };
+    let opts = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
     let out = arrow_cast::cast_with_options(&src, to, &opts).ok()?;
     let back = arrow_cast::cast(&out, &DataType::Float64).ok()?;
     let back = back.as_any().downcast_ref::<Float64Array>()?;
@@ -220,10 +245,21 @@ fn plan_column(index: usize, column: &str, t: &DataType, v: &FillValue) -> Resul
         let a: ArrayRef = Arc::new(StringArray::from(vec![v.to_text()]));
         cast(&a, to)
     };
-    let fill = |out_type: DataType, scalar: ArrayRef| ColumnFill { index, out_type, scalar };
+    let fill = |out_type: DataType, scalar: ArrayRef| ColumnFill {
+        index,
+        out_type,
+        scalar,
+    };
     Ok(match t {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => fill(t.clone(), text_scalar(t)?),
-        DataType::Dictionary(_, value) if matches!(**value, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            fill(t.clone(), text_scalar(t)?)
+        }
+        DataType::Dictionary(_, value)
+            if matches!(
+                **value,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
             fill(t.clone(), text_scalar(value)?)
         }
         DataType::Boolean => {
@@ -240,7 +276,9 @@ fn plan_column(index: usize, column: &str, t: &DataType, v: &FillValue) -> Resul
             fill(t.clone(), Arc::new(BooleanArray::from(vec![b])))
         }
         DataType::Null => match v {
-            FillValue::Text(_) | FillValue::Bool(_) => fill(DataType::Utf8, text_scalar(&DataType::Utf8)?),
+            FillValue::Text(_) | FillValue::Bool(_) => {
+                fill(DataType::Utf8, text_scalar(&DataType::Utf8)?)
+            }
             _ => {
                 let x = v.as_f64().ok_or_else(|| cannot(column, t, v))?;
                 fill(DataType::Float64, Arc::new(Float64Array::from(vec![x])))
@@ -252,9 +290,16 @@ fn plan_column(index: usize, column: &str, t: &DataType, v: &FillValue) -> Resul
                 DataType::Dictionary(_, value) => value.as_ref().clone(),
                 t => t.clone(),
             };
-            let is_float = matches!(value_type, DataType::Float16 | DataType::Float32 | DataType::Float64);
+            let is_float = matches!(
+                value_type,
+                DataType::Float16 | DataType::Float32 | DataType::Float64
+            );
             let exact = if is_float {
-                cast(&(Arc::new(Float64Array::from(vec![x])) as ArrayRef), &value_type).ok()
+                cast(
+                    &(Arc::new(Float64Array::from(vec![x])) as ArrayRef),
+                    &value_type,
+                )
+                .ok()
             } else {
                 cast_exact(x, &value_type)
             };
@@ -273,7 +318,10 @@ fn missing_mask(a: &ArrayRef) -> Result<BooleanArray> {
     let nan = match a.data_type() {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             let f = cast(a, &DataType::Float64)?;
-            let f = f.as_any().downcast_ref::<Float64Array>().map(|f| f.values().clone());
+            let f = f
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .map(|f| f.values().clone());
             f
         }
         _ => None,
@@ -304,7 +352,11 @@ fn fill_array(col: &ArrayRef, f: &ColumnFill) -> Result<(ArrayRef, u64)> {
 }
 
 /// Pass 2 over a Parquet file, row group by row group.
-pub fn fill_parquet(bytes: Bytes, dict: &FillDict, config: &Config) -> Result<(Vec<u8>, ShardReport)> {
+pub fn fill_parquet(
+    bytes: Bytes,
+    dict: &FillDict,
+    config: &Config,
+) -> Result<(Vec<u8>, ShardReport)> {
     let file = ParquetShard::open(bytes)?;
     let schema = file.schema();
     let mut plans = Vec::new();
@@ -321,9 +373,11 @@ pub fn fill_parquet(bytes: Bytes, dict: &FillDict, config: &Config) -> Result<(V
             .find(|p| p.index == i)
             .map_or(field.data_type().clone(), |p| p.out_type.clone());
         if &t != field.data_type() {
-            report
-                .type_changes
-                .push((field.name().clone(), field.data_type().to_string(), t.to_string()));
+            report.type_changes.push((
+                field.name().clone(),
+                field.data_type().to_string(),
+                t.to_string(),
+            ));
         }
         let f = ArrowField::new(out_name(field.name(), config), t, field.is_nullable())
             .with_metadata(field.metadata().clone());
@@ -343,7 +397,8 @@ pub fn fill_parquet(bytes: Bytes, dict: &FillDict, config: &Config) -> Result<(V
         report.rows_in += batch.num_rows() as u64;
         let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
         for (k, p) in plans.iter().enumerate() {
-            let (a, n) = fill_array(&cols[p.index], p).map_err(|e| e.at(format!("row group {g}")))?;
+            let (a, n) =
+                fill_array(&cols[p.index], p).map_err(|e| e.at(format!("row group {g}")))?;
             cols[p.index] = a;
             filled[k] += n;
         }
@@ -381,7 +436,11 @@ mod tests {
             while r.next_record(&mut f).unwrap() {
                 n += 1;
             }
-            assert_eq!(count_csv_rows(text.as_bytes()), n.saturating_sub(1), "{text:?}");
+            assert_eq!(
+                count_csv_rows(text.as_bytes()),
+                n.saturating_sub(1),
+                "{text:?}"
+            );
         }
     }
 }

@@ -43,9 +43,14 @@ impl ColumnType {
     fn allows(self, s: Strategy) -> bool {
         matches!(
             (self, s),
-            (ColumnType::Numerical, Strategy::Mean | Strategy::Median | Strategy::Constant)
-                | (ColumnType::Categorical, Strategy::Mode | Strategy::Constant)
-                | (ColumnType::Text, Strategy::Mode | Strategy::Constant | Strategy::Empty)
+            (
+                ColumnType::Numerical,
+                Strategy::Mean | Strategy::Median | Strategy::Constant
+            ) | (ColumnType::Categorical, Strategy::Mode | Strategy::Constant)
+                | (
+                    ColumnType::Text,
+                    Strategy::Mode | Strategy::Constant | Strategy::Empty
+                )
         )
     }
 }
@@ -88,13 +93,26 @@ impl FillValue {
 
 /// The strategy a column of type `ctype` gets, and a warning when the
 /// configured name is unknown or does not apply to the type.
-pub fn strategy_for(config: &Config, column: &str, ctype: ColumnType) -> (Strategy, Option<String>) {
+pub fn strategy_for(
+    config: &Config,
+    column: &str,
+    ctype: ColumnType,
+) -> (Strategy, Option<String>) {
     let (name, source) = match config.column_strategy(column) {
         Some(s) => (s.to_string(), format!("COLUMN_STRATEGY_{column}")),
         None => match ctype {
-            ColumnType::Numerical => (config.default_numerical_strategy.clone(), "DEFAULT_NUMERICAL_STRATEGY".into()),
-            ColumnType::Categorical => (config.default_categorical_strategy.clone(), "DEFAULT_CATEGORICAL_STRATEGY".into()),
-            ColumnType::Text => (config.default_text_strategy.clone(), "DEFAULT_TEXT_STRATEGY".into()),
+            ColumnType::Numerical => (
+                config.default_numerical_strategy.clone(),
+                "DEFAULT_NUMERICAL_STRATEGY".into(),
+            ),
+            ColumnType::Categorical => (
+                config.default_categorical_strategy.clone(),
+                "DEFAULT_CATEGORICAL_STRATEGY".into(),
+            ),
+            ColumnType::Text => (
+                config.default_text_strategy.clone(),
+                "DEFAULT_TEXT_STRATEGY".into(),
+            ),
         },
     };
     match Strategy::parse(&name) {
@@ -148,7 +166,10 @@ pub struct FillDict {
 impl FillDict {
     /// The fill value of a column.
     pub fn get(&self, column: &str) -> Option<&FillValue> {
-        self.entries.iter().find(|(c, _)| c == column).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, v)| v)
     }
 }
 
@@ -178,7 +199,12 @@ fn column_type(config: &Config, s: &ColumnStats) -> ColumnType {
 }
 
 /// Validated constant for a string column (SPEC: `VALIDATE_FILL_VALUES`).
-fn string_constant(config: &Config, column: &str, ctype: ColumnType, warnings: &mut Vec<String>) -> String {
+fn string_constant(
+    config: &Config,
+    column: &str,
+    ctype: ColumnType,
+    warnings: &mut Vec<String>,
+) -> String {
     let (value, fallback) = match ctype {
         ColumnType::Categorical => (&config.categorical_constant_value, "Missing"),
         _ => (&config.text_constant_value, "Unknown"),
@@ -255,9 +281,9 @@ fn fill_value(
         ));
     };
     match (ctype, strategy) {
-        (ColumnType::Numerical, Strategy::Constant) => {
-            FillValue::Number(pyfloat::parse_python_float(&config.numerical_constant_value).unwrap_or(0.0))
-        }
+        (ColumnType::Numerical, Strategy::Constant) => FillValue::Number(
+            pyfloat::parse_python_float(&config.numerical_constant_value).unwrap_or(0.0),
+        ),
         (ColumnType::Numerical, Strategy::Median) => match s.median() {
             Some(m) => FillValue::Number(m),
             None => {
@@ -291,7 +317,8 @@ mod tests {
 
     fn stats(cols: Vec<(&str, ColumnStats)>) -> TrainStats {
         let rows = cols.first().map_or(0, |c| c.1.rows);
-        let (names, s): (Vec<_>, Vec<_>) = cols.into_iter().map(|(n, s)| (n.to_string(), s)).unzip();
+        let (names, s): (Vec<_>, Vec<_>) =
+            cols.into_iter().map(|(n, s)| (n.to_string(), s)).unzip();
         TrainStats::of_shard("train/part-00000.csv", names, s, rows)
     }
 
@@ -320,9 +347,15 @@ mod tests {
         let many: Vec<Option<&str>> = vec![Some("a"), Some("b"), Some("c"), None];
         let mut few: Vec<Option<&str>> = vec![Some("k"); 30];
         few.push(None);
-        let config = Config::from_env_text("COLUMN_STRATEGY_t=bogus\nTEXT_CONSTANT_VALUE=NA").unwrap();
+        let config =
+            Config::from_env_text("COLUMN_STRATEGY_t=bogus\nTEXT_CONSTANT_VALUE=NA").unwrap();
         let p = plan(
-            &stats(vec![("x", num), ("target", label), ("t", text_col(&many)), ("c", text_col(&few))]),
+            &stats(vec![
+                ("x", num),
+                ("target", label),
+                ("t", text_col(&many)),
+                ("c", text_col(&few)),
+            ]),
             &config,
         )
         .unwrap();
@@ -331,7 +364,11 @@ mod tests {
         assert_eq!(p.columns[2].ctype, ColumnType::Text);
         assert_eq!(p.dict.get("t"), Some(&FillValue::Text("a".into())));
         assert_eq!(p.columns[3].ctype, ColumnType::Categorical);
-        assert!(p.warnings.iter().any(|w| w.contains("`bogus`")), "{:?}", p.warnings);
+        assert!(
+            p.warnings.iter().any(|w| w.contains("`bogus`")),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]
@@ -342,11 +379,18 @@ mod tests {
         .unwrap();
         let mut few: Vec<Option<&str>> = vec![Some("k"); 30];
         few.push(None);
-        let p = plan(&stats(vec![("c", text_col(&few)), ("e", text_col(&[None, None]))]), &config).unwrap();
+        let p = plan(
+            &stats(vec![("c", text_col(&few)), ("e", text_col(&[None, None]))]),
+            &config,
+        )
+        .unwrap();
         assert_eq!(p.dict.get("c"), Some(&FillValue::Text("Missing".into())));
         // an all-missing text column with the `empty` strategy
         assert_eq!(p.columns[1].ctype, ColumnType::Text);
         assert_eq!(p.dict.get("e"), Some(&FillValue::Text(String::new())));
-        assert!(p.warnings.iter().any(|w| w.contains("would read back as missing")));
+        assert!(p
+            .warnings
+            .iter()
+            .any(|w| w.contains("would read back as missing")));
     }
 }

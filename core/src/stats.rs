@@ -373,8 +373,16 @@ mod tests {
             e.contains("`x` is numeric in train/part-00000.csv but text in train/part-00001.csv"),
             "{e}"
         );
-        let c = TrainStats::of_shard("train/part-00002.csv", vec!["y".into()], vec![ColumnStats::new(false)], 0);
+        let c = TrainStats::of_shard(
+            "train/part-00002.csv",
+            vec!["y".into()],
+            vec![ColumnStats::new(false)],
+            0,
+        );
         let e = a.merge(c).unwrap_err().to_string();
-        assert!(e.contains("column `y` is in train/part-00002.csv but not in train/part-00000.csv"), "{e}");
+        assert!(
+            e.contains("column `y` is in train/part-00002.csv but not in train/part-00000.csv"),
+            "{e}"
+        );
     }
 }

@@ -25,7 +25,11 @@ pub fn shardimpute(args: &[&str], env: &[(String, String)]) -> Output {
     cmd.args(args);
     // a clean environment for settings: only what the test gives
     for (k, _) in std::env::vars() {
-        if k.starts_with("COLUMN_STRATEGY_") || k.ends_with("_STRATEGY") || k == "LABEL_FIELD" || k == "EXCLUDE_COLUMNS" {
+        if k.starts_with("COLUMN_STRATEGY_")
+            || k.ends_with("_STRATEGY")
+            || k == "LABEL_FIELD"
+            || k == "EXCLUDE_COLUMNS"
+        {
             cmd.env_remove(k);
         }
     }
@@ -50,9 +54,18 @@ pub fn run_ok(args: &[&str], env: &[(String, String)]) -> String {
 pub fn run_err(args: &[&str]) -> String {
     let out = shardimpute(args, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "expected failure, got {:?}; stderr: {stderr}", out.status);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected failure, got {:?}; stderr: {stderr}",
+        out.status
+    );
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    assert_eq!(stderr.trim().lines().count(), 1, "one-line error expected: {stderr}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one-line error expected: {stderr}"
+    );
     stderr
 }
 
@@ -81,7 +94,8 @@ pub fn read_csv(data: &[u8], delimiter: u8) -> Table {
     let mut r = Reader::new(data, delimiter);
     let mut fields = Vec::new();
     assert!(r.next_record(&mut fields).unwrap(), "no header");
-    let text = |f: &shardimpute_core::csv::Field| String::from_utf8(f.text(data).into_owned()).unwrap();
+    let text =
+        |f: &shardimpute_core::csv::Field| String::from_utf8(f.text(data).into_owned()).unwrap();
     let header = fields.iter().map(text).collect();
     let mut rows = Vec::new();
     while r.next_record(&mut fields).unwrap() {
@@ -108,7 +122,12 @@ pub fn read_parquet(data: Vec<u8>) -> Table {
     let mut header = Vec::new();
     let mut rows = Vec::new();
     for b in &batches {
-        header = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+        header = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let opts = arrow_cast::display::FormatOptions::default();
         let fmts: Vec<_> = b
             .columns()
@@ -126,8 +145,12 @@ pub fn read_parquet(data: Vec<u8>) -> Table {
                         }
                         let s = f.value(i).to_string();
                         Some(match s.as_str() {
-                            "true" if c.data_type() == &arrow_schema::DataType::Boolean => "True".into(),
-                            "false" if c.data_type() == &arrow_schema::DataType::Boolean => "False".into(),
+                            "true" if c.data_type() == &arrow_schema::DataType::Boolean => {
+                                "True".into()
+                            }
+                            "false" if c.data_type() == &arrow_schema::DataType::Boolean => {
+                                "False".into()
+                            }
                             "NaN" => return None,
                             _ => s,
                         })
@@ -149,7 +172,9 @@ pub fn read_shard(path: &Path) -> Table {
     let text = if name.ends_with(".gz") {
         use std::io::Read;
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out).unwrap();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
         out
     } else {
         bytes
@@ -186,8 +211,17 @@ pub fn assert_tables_match(got: &Table, want: &Table, what: &str) {
 
 /// Runs python3 on `script` with `args`; asserts success; returns stdout.
 pub fn python(script: &str, args: &[&str]) -> String {
-    let out = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 runs");
-    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
