@@ -79,10 +79,8 @@ fn assert_no_output(out: &Path) {
     if !out.exists() {
         return;
     }
-    for e in walk(out) {
-        let name = e.file_name().unwrap().to_string_lossy().to_string();
-        panic!("failed run left {} ({name})", e.display());
-    }
+    let left = walk(out);
+    assert!(left.is_empty(), "failed run left files: {left:?}");
 }
 
 fn walk(p: &Path) -> Vec<std::path::PathBuf> {

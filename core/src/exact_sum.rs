@@ -201,7 +201,14 @@ mod tests {
                 0 => f64::from_bits(self.next()) % 1e300,
                 1 => (self.next() % 1_000_000) as f64 / 1000.0 - 500.0,
                 2 => f64::from_bits(self.next() >> 12), // subnormal-ish
-                3 => (self.next() as f64) * if self.next() % 2 == 0 { 1.0 } else { -1.0 },
+                3 => {
+                    (self.next() as f64)
+                        * if self.next().is_multiple_of(2) {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                }
                 _ => 1e16 + (self.next() % 7) as f64,
             }
         }

@@ -267,8 +267,8 @@ fn plan_column(index: usize, column: &str, t: &DataType, v: &FillValue) -> Resul
                 FillValue::Bool(b) => Some(*b),
                 FillValue::Text(s) => parse_bool(s.as_bytes()),
                 other => match other.as_f64() {
-                    Some(x) if x == 1.0 => Some(true),
-                    Some(x) if x == 0.0 => Some(false),
+                    Some(1.0) => Some(true),
+                    Some(0.0) => Some(false),
                     _ => None,
                 },
             };

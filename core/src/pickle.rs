@@ -77,7 +77,10 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn err(&self, at: usize, msg: impl std::fmt::Display) -> Error {
-        Error::artifact(format!("{}: not a plain fill-value dict pickle: {msg} (byte {at})", self.file))
+        Error::artifact(format!(
+            "{}: not a plain fill-value dict pickle: {msg} (byte {at})",
+            self.file
+        ))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -143,13 +146,17 @@ fn opcode_name(op: u8) -> &'static str {
 /// keeping key order. `file` names the file in errors. Never executes
 /// anything: any other opcode is an error.
 pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>> {
-    let mut p = Parser { data: bytes, pos: 0, file };
+    let mut p = Parser {
+        data: bytes,
+        pos: 0,
+        file,
+    };
     let mut stack: Vec<Item> = Vec::new();
     let mut memo: std::collections::HashMap<u64, Item> = std::collections::HashMap::new();
     loop {
         let at = p.pos;
         let op = p.u8()?;
-        let mut push = |stack: &mut Vec<Item>, item: Item, p: &Parser| -> Result<()> {
+        let push = |stack: &mut Vec<Item>, item: Item, p: &Parser| -> Result<()> {
             if stack.len() >= MAX_STACK {
                 return Err(p.err(at, "stack too deep"));
             }
@@ -354,7 +361,7 @@ fn key_of(v: PickleValue, p: &Parser, at: usize) -> Result<String> {
 }
 
 fn pairs(items: Vec<Item>, p: &Parser, at: usize) -> Result<Vec<(String, PickleValue)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(p.err(at, "odd number of items for a dict"));
     }
     let mut out: Vec<(String, PickleValue)> = Vec::with_capacity(items.len() / 2);
@@ -426,8 +433,17 @@ mod tests {
     use std::process::Command;
 
     fn python(script: &str, args: &[&str]) -> Vec<u8> {
-        let out = Command::new("python3").arg("-c").arg(script).args(args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
@@ -522,7 +538,10 @@ mod tests {
         }
         let mut trailing = good.clone();
         trailing.push(0);
-        assert!(read_dict(&trailing, "t.pkl").unwrap_err().to_string().contains("trailing"));
+        assert!(read_dict(&trailing, "t.pkl")
+            .unwrap_err()
+            .to_string()
+            .contains("trailing"));
         let mut seed = 42u64;
         for _ in 0..5000 {
             let mut m = good.clone();

@@ -25,7 +25,11 @@ pub fn repr(x: f64) -> String {
     let sign = if x < 0.0 { "-" } else { "" };
     if !(-4..16).contains(&exp) {
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
     }
@@ -100,7 +104,12 @@ mod tests {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 runs");
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
@@ -144,7 +153,10 @@ mod tests {
                 xs.push(x);
             }
         }
-        let input: String = xs.iter().map(|x| format!("{:016x}\n", x.to_bits())).collect();
+        let input: String = xs
+            .iter()
+            .map(|x| format!("{:016x}\n", x.to_bits()))
+            .collect();
         let out = python(
             "import sys, struct\nfor l in sys.stdin:\n    print(repr(struct.unpack('>d', bytes.fromhex(l.strip()))[0]))",
             &input,
@@ -158,8 +170,9 @@ mod tests {
     #[test]
     fn float_parse_equals_python() {
         let cases = [
-            "12", " 12 ", "1_000.5", "1__0", "_1", "1_", "0x10", "1e", "1e5", "1E-3", ".", ".5", "5.", "-inf",
-            "Infinity", "nan", "-NaN", "True", "", "abc", "1.2.3", "+7", "1e+_5", "1e1_0", "\t3.25\n",
+            "12", " 12 ", "1_000.5", "1__0", "_1", "1_", "0x10", "1e", "1e5", "1E-3", ".", ".5",
+            "5.", "-inf", "Infinity", "nan", "-NaN", "True", "", "abc", "1.2.3", "+7", "1e+_5",
+            "1e1_0", "\t3.25\n",
         ];
         let hex = |c: &str| c.bytes().map(|b| format!("{b:02x}")).collect::<String>();
         let input: String = cases.iter().map(|c| format!("{}\n", hex(c))).collect();
