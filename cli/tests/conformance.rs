@@ -1,4 +1,4 @@
-//! Conformance: every case in the shared fixtures, run by the built CLI,
+//! Conformance: every case in the conformance fixtures (`tests/fixtures/`), run by the built CLI,
 //! gives the expected fill values (to the bit), the expected pickle (as
 //! Python's `pickle.load` sees it) and the expected cells in every output
 //! shard. Each CSV case also runs as TSV and as gzip, on 1 and 4 threads.

@@ -12,9 +12,13 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use shardimpute_core::config::DEFAULT_NA_VALUES;
 use shardimpute_core::csv::Reader;
 
-/// The shared conformance fixtures (`shared/` sits beside the repository).
+/// The conformance fixtures: `tests/fixtures/`, or the folder named by
+/// `SHARDIMPUTE_FIXTURES` (to run another set of cases the same way).
 pub fn fixtures_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
+    let d = match std::env::var_os("SHARDIMPUTE_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures"),
+    };
     assert!(d.is_dir(), "fixtures not found at {}", d.display());
     d
 }
