@@ -29,6 +29,7 @@ pub mod plan;
 pub mod pyfloat;
 pub mod source;
 pub mod stats;
+pub mod zip;
 
 pub use config::{Config, JobType, Strategy};
 pub use dataset::{discover, Dataset, Format, Shard, ShardKind, Split};
