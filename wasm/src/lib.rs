@@ -1,0 +1,102 @@
+//! shardimpute for JavaScript: pass 1 and pass 2 of `shardimpute-core` over
+//! browser `Blob`s and `File`s, with progress callbacks, cancellation, and
+//! errors as rejected promises carrying the CLI's one-line message.
+//!
+//! ```js
+//! import init, { Job, ZipWriter, threadCount } from './shardimpute_wasm.js';
+//! await init();
+//! const job = new Job('training', { labelField: 'target' }, [
+//!   { path: 'train/part-00000.csv', file }, /* ... val/, test/ ... */
+//! ]);
+//! const plan = await job.fit({ onProgress: p => console.log(p.shardsDone) });
+//! await job.fill({ onShard: (path, bytes) => save(path, bytes) });
+//! const { 'impute_dict.pkl': pkl } = job.artifacts();
+//! ```
+//!
+//! Shards are read a few at a time on the calling thread (JS objects cannot
+//! cross threads), then processed in parallel by rayon: on Web Workers in
+//! the `threads` build, in the calling thread otherwise. Call it from a
+//! worker: the threaded build blocks while a batch runs.
+
+mod job;
+
+use serde::Serialize;
+use shardimpute_core::Config;
+use wasm_bindgen::prelude::*;
+
+pub use job::Job;
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Rayon threads processing shards (1 in the single-threaded build).
+#[wasm_bindgen(js_name = threadCount)]
+pub fn thread_count() -> usize {
+    rayon::current_num_threads()
+}
+
+/// The default settings (the Python step's defaults), as a plain object.
+#[wasm_bindgen(js_name = defaultSettings)]
+pub fn default_settings() -> Result<JsValue, JsError> {
+    to_js(&Config::default())
+}
+
+/// Settings from the Python step's environment variables: `KEY=VALUE`
+/// lines (`LABEL_FIELD`, `EXCLUDE_COLUMNS`, `COLUMN_STRATEGY_<col>`, ...).
+#[wasm_bindgen(js_name = settingsFromEnv)]
+pub fn settings_from_env(text: &str) -> Result<JsValue, JsError> {
+    let config = Config::from_env_text(text).map_err(error)?;
+    to_js(&config)
+}
+
+/// Builds a zip archive entry by entry (stored, zip64 when large), handing
+/// out the bytes to append, so the archive can be streamed to storage.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct ZipWriter {
+    inner: Option<shardimpute_core::zip::ZipWriter>,
+}
+
+#[wasm_bindgen]
+impl ZipWriter {
+    /// An empty archive.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> ZipWriter {
+        ZipWriter {
+            inner: Some(Default::default()),
+        }
+    }
+
+    /// The bytes to append for an entry `path` holding `bytes`.
+    pub fn add(&mut self, path: &str, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+        match &mut self.inner {
+            Some(z) => Ok(z.add(path, bytes)),
+            None => Err(JsError::new("the zip is already finished")),
+        }
+    }
+
+    /// Bytes handed out so far.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> f64 {
+        self.inner.as_ref().map_or(0.0, |z| z.len() as f64)
+    }
+
+    /// The central directory: append it last. The writer is done after this.
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsError> {
+        match self.inner.take() {
+            Some(z) => Ok(z.finish()),
+            None => Err(JsError::new("the zip is already finished")),
+        }
+    }
+}
+
+/// A core error as a JS `Error` with the CLI's message.
+fn error(e: shardimpute_core::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// A Rust value as a plain JS object (maps as objects).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
