@@ -22,6 +22,9 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -p shardimpute-core -p shardimpute --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p shardimpute-core
+	scripts/setup.sh web
+	$(WASM_CC) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS= \
+	  $(CARGO) clippy -p shardimpute-wasm --target wasm32-unknown-unknown --target-dir target/wasm-check -- -D warnings
 
 native-test:
 	scripts/setup.sh native

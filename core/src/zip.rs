@@ -117,7 +117,11 @@ impl ZipWriter {
             put16(&mut out, 0);
             put16(&mut out, DOS_DATE);
             put32(&mut out, e.crc);
-            let small = if big_size { LIMIT_32 as u32 } else { e.size as u32 };
+            let small = if big_size {
+                LIMIT_32 as u32
+            } else {
+                e.size as u32
+            };
             put32(&mut out, small);
             put32(&mut out, small);
             put16(&mut out, e.name.len() as u16);
@@ -167,7 +171,14 @@ impl ZipWriter {
         let small_count = if zip64 { LIMIT_16 as u16 } else { count as u16 };
         put16(&mut out, small_count);
         put16(&mut out, small_count);
-        put32(&mut out, if zip64 { LIMIT_32 as u32 } else { dir_size as u32 });
+        put32(
+            &mut out,
+            if zip64 {
+                LIMIT_32 as u32
+            } else {
+                dir_size as u32
+            },
+        );
         put32(&mut out, if zip64 { LIMIT_32 as u32 } else { start as u32 });
         put16(&mut out, 0);
         out
@@ -241,7 +252,10 @@ mod tests {
     fn sample() -> Vec<(&'static str, Vec<u8>)> {
         vec![
             ("train/part-00000.csv", b"a,b\n1,2\n".to_vec()),
-            ("val/part-00000.parquet", (0..=255u8).cycle().take(5000).collect()),
+            (
+                "val/part-00000.parquet",
+                (0..=255u8).cycle().take(5000).collect(),
+            ),
             ("model_artifacts/impute_dict.json", b"{}".to_vec()),
             ("empty/\u{e9}t\u{e9}.csv", Vec::new()),
         ]
