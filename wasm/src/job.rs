@@ -84,7 +84,11 @@ impl Options {
 impl Job {
     /// Finds the splits and shards of a job among `files`.
     #[wasm_bindgen(constructor)]
-    pub fn new(job_type: &str, settings: JsValue, files: Array) -> Result<Job, JsError> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "JobType")] job_type: &str,
+        #[wasm_bindgen(unchecked_param_type = "Settings | undefined")] settings: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ShardFile[]")] files: Array,
+    ) -> Result<Job, JsError> {
         let job = JobType::parse(job_type).map_err(error)?;
         let config: Config = if settings.is_undefined() || settings.is_null() {
             Config::default()
@@ -128,7 +132,7 @@ impl Job {
 
     /// The splits and shards found, and the files that will be ignored:
     /// `{ splits: [{ name, shards: [{ path, name, format, size }] }], ignored }`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Dataset")]
     pub fn dataset(&self) -> Result<JsValue, JsError> {
         let s = self.state.borrow();
         let splits: Vec<_> = s
@@ -155,7 +159,7 @@ impl Job {
     }
 
     /// The settings in use (after defaults), as a plain object.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Settings")]
     pub fn settings(&self) -> Result<JsValue, JsError> {
         to_js(&self.state.borrow().config)
     }
@@ -174,7 +178,11 @@ impl Job {
     /// Pass 1 over the `train` shards. Resolves to the plan: `{ columns:
     /// [{ name, type, strategy, fillValue, missingCount, missingPct,
     /// distinct, skipped }], warnings }`. Options: `{ onProgress, signal }`.
-    pub fn fit(&self, options: JsValue) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Plan>")]
+    pub fn fit(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PassOptions | undefined")] options: JsValue,
+    ) -> Promise {
         let state = self.state.clone();
         let options = Options::from_js(&options);
         future_to_promise(async move {
@@ -185,7 +193,7 @@ impl Job {
     }
 
     /// The plan of the last pass 1 (as `fit` resolved to), or `null`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Plan | null")]
     pub fn plan(&self) -> Result<JsValue, JsError> {
         match &self.state.borrow().plan {
             Some(p) => plan_to_js(p),
@@ -195,7 +203,11 @@ impl Job {
 
     /// The fill values in use, `{ column: value }`, or `null` before pass 1
     /// (or `setArtifacts`).
-    #[wasm_bindgen(getter, js_name = fillValues)]
+    #[wasm_bindgen(
+        getter,
+        js_name = fillValues,
+        unchecked_return_type = "Record<string, FillValue> | null"
+    )]
     pub fn fill_values(&self) -> Result<JsValue, JsError> {
         match &self.state.borrow().dict {
             Some(d) => to_js(&dict_object(d)),
@@ -242,7 +254,11 @@ impl Job {
     /// each output shard, in shard order (awaited when it returns a promise).
     /// Resolves to the run's summary (`imputation_summary.json`'s content).
     /// Options: `{ onShard, onProgress, signal }`.
-    pub fn fill(&self, options: JsValue) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Record<string, unknown>>")]
+    pub fn fill(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "FillOptions | undefined")] options: JsValue,
+    ) -> Promise {
         let state = self.state.clone();
         let options = Options::from_js(&options);
         future_to_promise(async move {
@@ -254,6 +270,7 @@ impl Job {
 
     /// The artifacts, the same bytes the CLI writes: `{ 'impute_dict.pkl',
     /// 'impute_dict.json', 'imputation_summary.json' }` as `Uint8Array`s.
+    #[wasm_bindgen(unchecked_return_type = "Artifacts")]
     pub fn artifacts(&self) -> Result<JsValue, JsError> {
         let s = self.state.borrow();
         let dict = s

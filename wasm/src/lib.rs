@@ -28,6 +28,70 @@ pub use job::Job;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Settings of a run; every field is optional (see `defaultSettings()`). */
+export interface Settings {
+  labelField?: string;
+  excludeColumns?: string[];
+  defaultNumericalStrategy?: "mean" | "median" | "constant";
+  defaultCategoricalStrategy?: "mode" | "most_frequent" | "constant";
+  defaultTextStrategy?: "mode" | "most_frequent" | "constant" | "empty";
+  numericalConstantValue?: string;
+  categoricalConstantValue?: string;
+  textConstantValue?: string;
+  autoDetectCategorical?: boolean;
+  categoricalUniqueRatioThreshold?: number;
+  validateFillValues?: boolean;
+  /** `[column, strategy]` pairs, as `COLUMN_STRATEGY_<column>`. */
+  columnStrategies?: [string, string][];
+  /** Field texts that mean "missing" in CSV/TSV. */
+  naValues?: string[];
+  renameDots?: boolean;
+}
+export type JobType = "training" | "validation" | "testing" | "calibration";
+/** One input file: its path in the dataset folder (`train/part-00000.csv`). */
+export interface ShardFile { path: string; file: Blob; }
+export interface DatasetShard { path: string; name: string; format: string; size: number; }
+export interface Dataset { splits: { name: string; shards: DatasetShard[] }[]; ignored: string[]; }
+export type FillValue = number | string | boolean;
+export interface ColumnPlan {
+  name: string;
+  type: "numerical" | "categorical" | "text";
+  strategy: string | null;
+  fillValue: FillValue | null;
+  missingCount: number;
+  missingPct: number;
+  distinct: number | null;
+  skipped: string | null;
+}
+export interface Plan { columns: ColumnPlan[]; warnings: string[]; }
+export interface Progress {
+  pass: "fit" | "fill";
+  /** The last shard finished. */
+  shard: string;
+  shardsDone: number;
+  shardsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  rowsDone: number;
+}
+export interface PassOptions {
+  onProgress?: (p: Progress) => void;
+  /** Aborting rejects the pass with a "cancelled" error. */
+  signal?: AbortSignal;
+}
+export interface FillOptions extends PassOptions {
+  /** Each output shard, in shard order; awaited when it returns a promise. */
+  onShard?: (path: string, bytes: Uint8Array) => void | Promise<void>;
+}
+export interface Artifacts {
+  "impute_dict.pkl": Uint8Array;
+  "impute_dict.json": Uint8Array;
+  "imputation_summary.json": Uint8Array;
+}
+"#;
+
 /// Rayon threads processing shards (1 in the single-threaded build).
 #[wasm_bindgen(js_name = threadCount)]
 pub fn thread_count() -> usize {
@@ -35,14 +99,14 @@ pub fn thread_count() -> usize {
 }
 
 /// The default settings (the Python step's defaults), as a plain object.
-#[wasm_bindgen(js_name = defaultSettings)]
+#[wasm_bindgen(js_name = defaultSettings, unchecked_return_type = "Settings")]
 pub fn default_settings() -> Result<JsValue, JsError> {
     to_js(&Config::default())
 }
 
 /// Settings from the Python step's environment variables: `KEY=VALUE`
 /// lines (`LABEL_FIELD`, `EXCLUDE_COLUMNS`, `COLUMN_STRATEGY_<col>`, ...).
-#[wasm_bindgen(js_name = settingsFromEnv)]
+#[wasm_bindgen(js_name = settingsFromEnv, unchecked_return_type = "Settings")]
 pub fn settings_from_env(text: &str) -> Result<JsValue, JsError> {
     let config = Config::from_env_text(text).map_err(error)?;
     to_js(&config)
