@@ -1,0 +1,19 @@
+#!/usr/bin/env python3
+"""Runs a command; prints `wall_seconds peak_rss_mb` (RSS of the largest
+process in the command's tree, from the kernel's accounting of children).
+
+    measure.py -- CMD ARGS...
+"""
+import resource
+import subprocess
+import sys
+import time
+
+cmd = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
+start = time.perf_counter()
+done = subprocess.run(cmd, stdout=subprocess.DEVNULL)
+wall = time.perf_counter() - start
+if done.returncode != 0:
+    sys.exit(f"measure: {cmd[0]} failed with exit code {done.returncode}")
+rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"{wall:.3f} {rss_kb / 1024:.1f}")
