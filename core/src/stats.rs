@@ -112,11 +112,8 @@ impl ColumnStats {
     }
 
     fn add_count(&mut self, s: &[u8], n: u64) {
-        if let Some(c) = self.counts.get_mut(s) {
-            *c += n;
-        } else {
-            self.counts.insert(s.into(), n);
-        }
+        // one hash per value; the key is allocated only when new
+        *self.counts.entry_ref(s).or_insert(0) += n;
     }
 
     /// Non-missing cells seen.
@@ -204,16 +201,16 @@ impl ColumnStats {
             (a @ None, b) => *a = b,
             (Some(_), None) => {}
         }
-        if self.counts.len() < other.counts.len() {
-            let mine = std::mem::replace(&mut self.counts, other.counts);
-            for (k, n) in mine {
-                self.add_count(&k, n);
-            }
+        let (mut big, small) = if self.counts.len() < other.counts.len() {
+            (other.counts, std::mem::take(&mut self.counts))
         } else {
-            for (k, n) in other.counts {
-                self.add_count(&k, n);
-            }
+            (std::mem::take(&mut self.counts), other.counts)
+        };
+        big.reserve(small.len());
+        for (k, n) in small {
+            *big.entry(k).or_insert(0) += n;
         }
+        self.counts = big;
         Ok(())
     }
 }
