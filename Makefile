@@ -15,7 +15,7 @@ help:
 	@echo "make bench  benchmarks (CLI vs DuckDB, native vs browser)"
 
 ## every test, as CI runs it
-test: lint native-test wasm-check
+test: lint native-test wasm-check web-test
 
 lint:
 	scripts/setup.sh native
@@ -40,4 +40,4 @@ bench:
 	scripts/setup.sh bench
 	bench/run.sh
 
-
+include web.mk

@@ -1,0 +1,38 @@
+# The web app (included by the Makefile).
+#
+#   make dist      dist/ (threaded build, needs COOP/COEP) + dist/st/ (single-threaded)
+#   make run       build, then serve dist/ at http://127.0.0.1:8080/ with COOP/COEP
+#   make web-test  browser tests in headless Chromium (tests/browser/)
+
+WASM_TARGET := wasm32-unknown-unknown
+WEB_HOST ?= 127.0.0.1
+WEB_PORT ?= 8080
+
+# Threaded build: shared memory (rustflags in .cargo/config.toml), std rebuilt
+# with atomics, and zstd's C code compiled with atomics too. Its own target
+# dir, so it never fights native builds over flags or locks.
+WASM_MT_ENV := $(WASM_CC) CFLAGS_wasm32_unknown_unknown="-matomics -mbulk-memory" \
+  CARGO_UNSTABLE_BUILD_STD=panic_abort,std CARGO_TARGET_DIR=target/wasm-mt
+# Single-threaded build: the same crate without the flags.
+WASM_ST_ENV := $(WASM_CC) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=
+WASM_ST_DIR := target/wasm-st
+
+.PHONY: dist run web-test
+
+dist:
+	scripts/setup.sh web
+	$(WASM_MT_ENV) trunk build --release
+	$(WASM_ST_ENV) $(CARGO) build --release -p shardimpute-wasm --target $(WASM_TARGET) --target-dir $(WASM_ST_DIR)
+	wasm-bindgen --target web --no-typescript --out-dir dist/st \
+	  $(WASM_ST_DIR)/$(WASM_TARGET)/release/shardimpute_wasm.wasm
+
+run:
+	$(MAKE) dist
+	@echo "serving dist/ at http://$(WEB_HOST):$(WEB_PORT)/ (Ctrl-C stops)"
+	node web/serve.mjs dist --host $(WEB_HOST) --port $(WEB_PORT)
+
+web-test:
+	scripts/setup.sh browser
+	$(MAKE) dist
+	$(CARGO) build -p shardimpute
+	node --test --test-concurrency=1 tests/browser/

@@ -1,0 +1,602 @@
+// The page: folder picking, settings, progress and results. Every wasm call
+// runs in the coordinator worker (worker.js); this thread only sends
+// messages and renders, so it never blocks.
+
+const $ = (id) => document.getElementById(id);
+const SVG = 'http://www.w3.org/2000/svg';
+const STRATEGIES = ['mean', 'median', 'mode', 'constant', 'empty'];
+
+// ---------------------------------------------------------------- worker
+
+const worker = new Worker('./worker.js', { type: 'module' });
+const pending = new Map();
+let nextId = 1;
+
+/** Sends a request to the worker; resolves to its result. */
+function call(type, args) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, type, args });
+  });
+}
+
+worker.onmessage = ({ data }) => {
+  if (data.type === 'progress') return onProgress(data.progress);
+  if (data.type === 'plan') return onPlan(data.plan, data.fillValues);
+  const p = pending.get(data.id);
+  if (!p) return;
+  pending.delete(data.id);
+  if ('error' in data) p.reject(new Error(data.error));
+  else p.resolve(data.result);
+};
+worker.onerror = (e) => {
+  e.preventDefault();
+  $('mode').textContent = 'failed to start';
+  setStatus(`error: the worker failed to start: ${e.message || 'see the browser console'}`, 'error');
+};
+
+// ---------------------------------------------------------------- state
+
+const state = {
+  settings: null, // the Settings object the next run uses (the form edits it)
+  files: null, // the dataset: [{ path, file }] (or 'sample')
+  rootName: '',
+  datasetArtifacts: [], // top-level files of model_artifacts/ in the dataset
+  pickedArtifacts: [], // files from the artifacts inputs
+  listing: null, // the worker's describe() result
+  columns: [], // column names (header, then pass 1)
+  plan: null, // pass 1's plan, or null
+  fillValues: null, // { column: value } of the last run
+  shownValues: {}, // the fill values' text as shown
+  edits: {}, // { column: text } fill values edited since
+  busy: false,
+  ranOnce: false,
+  downloadUrl: null,
+  pass: null, // { name, start } of the pass in progress
+  runStart: 0,
+};
+
+// ---------------------------------------------------------------- start
+
+init();
+
+async function init() {
+  wireInputs();
+  try {
+    const info = await call('info');
+    $('mode').textContent = info.threaded ? `threads: ${info.threads}` : 'single-threaded';
+    $('mode').title = info.threaded
+      ? 'cross-origin isolated: shards run in parallel on Web Workers'
+      : 'not cross-origin isolated (no COOP/COEP headers): one thread';
+    state.settings = info.defaults;
+    renderSettings();
+    setStatus('Choose a dataset folder, or try the sample dataset.');
+  } catch (e) {
+    $('mode').textContent = 'failed to load';
+    setStatus(`error: cannot load the engine: ${e.message}`, 'error');
+  }
+  updateButtons();
+}
+
+function wireInputs() {
+  $('input-folder').addEventListener('change', (e) => {
+    const list = [...e.target.files].map((file) => ({ rel: file.webkitRelativePath || file.name, file }));
+    if (list.length) loadFolder(list);
+  });
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', async (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+    try {
+      const list = await readEntries(entries);
+      if (list.length) loadFolder(list, entries.length === 1 && entries[0].isDirectory ? null : '');
+      else setStatus('error: nothing to read in what was dropped', 'error');
+    } catch (err) {
+      setStatus(`error: cannot read the dropped folder: ${err.message}`, 'error');
+    }
+  });
+  $('sample').addEventListener('click', runSample);
+  $('job-type').addEventListener('change', relist);
+  $('artifacts').addEventListener('change', (e) => {
+    state.pickedArtifacts = [...e.target.files].map((file) => ({ name: file.name, file }));
+    $('artifacts-folder').value = '';
+    renderArtifacts();
+  });
+  $('artifacts-folder').addEventListener('change', (e) => {
+    // top-level files of the picked folder, as the CLI's --artifacts-in
+    state.pickedArtifacts = [...e.target.files]
+      .filter((f) => f.webkitRelativePath.split('/').length === 2)
+      .map((file) => ({ name: file.name, file }));
+    $('artifacts').value = '';
+    renderArtifacts();
+  });
+  $('settings-form').addEventListener('change', readSettingsForm);
+  $('settings-form').addEventListener('submit', (e) => e.preventDefault());
+  $('apply-env').addEventListener('click', applyEnv);
+  $('run').addEventListener('click', run);
+  $('refill').addEventListener('click', refill);
+  $('cancel').addEventListener('click', () => {
+    call('cancel');
+    setStatus('cancelling after the shards in progress…');
+  });
+}
+
+// ---------------------------------------------------------------- folders
+
+/** Files under dropped FileSystemEntries, paths including the entry names. */
+async function readEntries(entries) {
+  const out = [];
+  const walk = async (entry, prefix) => {
+    const rel = prefix + entry.name;
+    if (entry.isFile) {
+      out.push({ rel, file: await new Promise((ok, fail) => entry.file(ok, fail)) });
+      return;
+    }
+    const reader = entry.createReader();
+    for (;;) {
+      const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+      if (!batch.length) break;
+      for (const e of batch) await walk(e, `${rel}/`);
+    }
+  };
+  for (const e of entries) await walk(e, '');
+  return out;
+}
+
+/**
+ * A picked or dropped folder. `list` paths start with the folder's name,
+ * unless `bare` ('' : several items dropped, paths are already relative).
+ * The folder is the dataset folder, or a split folder (shards directly in
+ * it: its name is the split).
+ */
+async function loadFolder(list, bare = null) {
+  let rootName = '';
+  let files = list.map(({ rel, file }) => ({ path: rel, file }));
+  if (bare === null) {
+    rootName = list[0].rel.split('/')[0];
+    files = files.map((f) => ({ ...f, path: f.path.split('/').slice(1).join('/') }));
+  }
+  const isArtifact = (p) => p.startsWith('model_artifacts/');
+  state.datasetArtifacts = files
+    .filter((f) => isArtifact(f.path) && f.path.split('/').length === 2)
+    .map((f) => ({ name: f.file.name, file: f.file }));
+  files = files.filter((f) => !isArtifact(f.path));
+  let note = '';
+  if (rootName && files.length && files.every((f) => !f.path.includes('/'))) {
+    files = files.map((f) => ({ ...f, path: `${rootName}/${f.path}` }));
+    note = `Read as the split folder \`${rootName}/\`.`;
+    const job = { validation: 'validation', testing: 'testing', calibration: 'calibration' }[rootName];
+    if (job) $('job-type').value = job;
+  }
+  state.files = files;
+  state.rootName = rootName;
+  await scan('scan', { files, jobType: $('job-type').value }, note);
+}
+
+async function runSample() {
+  state.rootName = 'sample';
+  state.datasetArtifacts = [];
+  state.files = 'sample';
+  $('job-type').value = 'training';
+  const ok = await scan('sample', {}, 'The built-in sample dataset: 4 training shards, 1 validation, 1 test (CSV).');
+  if (ok) run();
+}
+
+/** Asks the worker to list the dataset; renders it. Resolves to success. */
+async function scan(type, args, note = '') {
+  resetResults();
+  setStatus('reading the folder…');
+  try {
+    const r = await call(type, args);
+    showListing(r, note);
+    if (!r.dataset) {
+      setStatus(`error: ${r.error}`, 'error');
+      return false;
+    }
+    setStatus(`Ready: ${shardCount(r.dataset)} shards. Check the settings, then run.`);
+    return true;
+  } catch (e) {
+    setStatus(`error: ${e.message}`, 'error');
+    return false;
+  } finally {
+    updateButtons();
+  }
+}
+
+async function relist() {
+  renderArtifacts();
+  if (!state.files) return;
+  resetResults();
+  try {
+    const r = await call('relist', { jobType: $('job-type').value });
+    showListing(r, '');
+    setStatus(r.dataset ? `Ready: ${shardCount(r.dataset)} shards.` : `error: ${r.error}`, r.dataset ? '' : 'error');
+  } catch (e) {
+    setStatus(`error: ${e.message}`, 'error');
+  }
+  updateButtons();
+}
+
+function shardCount(dataset) {
+  return dataset.splits.reduce((n, s) => n + s.shards.length, 0);
+}
+
+function showListing(r, note) {
+  state.listing = r.dataset ? r : null;
+  const box = $('listing');
+  box.replaceChildren();
+  const notes = [note];
+  if (r.dataset && r.jobType !== $('job-type').value) {
+    notes.push(`Job type set to ${r.jobType}: the folder does not fit a ${$('job-type').value} job (${r.error}).`);
+    $('job-type').value = r.jobType;
+  }
+  for (const n of notes.filter(Boolean)) box.append(el('p', { class: 'note' }, n));
+  renderArtifacts();
+  if (!r.dataset) {
+    box.append(el('p', { class: 'error' }, r.error));
+    return;
+  }
+  for (const split of r.dataset.splits) {
+    const bytes = split.shards.reduce((n, s) => n + s.size, 0);
+    const details = el('details', { open: split.shards.length <= 8 ? '' : null });
+    details.append(el('summary', {}, `${split.name}/ — ${split.shards.length} shards, ${formatBytes(bytes)}`));
+    const table = el('table', { class: 'shards' });
+    table.append(el('thead', {}, el('tr', {}, el('th', {}, 'shard'), el('th', {}, 'format'), el('th', { class: 'num' }, 'size'))));
+    const body = el('tbody');
+    for (const s of split.shards) {
+      body.append(el('tr', {}, el('td', {}, s.name), el('td', {}, s.format), el('td', { class: 'num' }, formatBytes(s.size))));
+    }
+    table.append(body);
+    details.append(table);
+    box.append(details);
+  }
+  // files the job will not read: in a split folder but not a shard, or elsewhere
+  const used = new Set(r.dataset.splits.flatMap((s) => s.shards.map((x) => x.path)));
+  const ignored = new Set(r.dataset.ignored);
+  if (Array.isArray(state.files)) {
+    for (const f of state.files) if (!used.has(f.path)) ignored.add(f.path);
+  }
+  if (ignored.size) {
+    const d = el('details', { class: 'ignored' });
+    d.append(el('summary', {}, `⚠ ${ignored.size} file(s) will be ignored`));
+    d.append(el('ul', {}, ...[...ignored].sort().map((p) => el('li', {}, p))));
+    box.append(d);
+  }
+  state.columns = r.columns ?? [];
+  suggestLabel();
+  renderColumns();
+}
+
+/** Suggests the label column from the header: keep it if present, else `target`/`label`. */
+function suggestLabel() {
+  const cols = state.columns;
+  $('column-names').replaceChildren(...cols.map((c) => el('option', { value: c })));
+  if (!cols.length || cols.includes(state.settings.labelField)) return;
+  const guess = ['target', 'label', 'y', 'class'].find((c) => cols.includes(c));
+  if (guess) {
+    state.settings.labelField = guess;
+    renderSettings();
+  }
+}
+
+// ---------------------------------------------------------------- artifacts
+
+/** The saved fill values (and files to carry) for a non-training job. */
+function artifactFiles() {
+  return state.pickedArtifacts.length ? state.pickedArtifacts : state.datasetArtifacts;
+}
+
+function renderArtifacts() {
+  const training = $('job-type').value === 'training';
+  $('artifacts-box').hidden = training;
+  if (training) return;
+  const files = artifactFiles();
+  const names = files.map((f) => f.name);
+  const dict = ['impute_dict.pkl', 'impute_dict.json'].find((n) => names.includes(n))
+    ?? names.find((n) => /\.(pkl|json)$/.test(n));
+  const from = state.pickedArtifacts.length ? '' : ' (model_artifacts/ in the dataset folder)';
+  const others = names.filter((n) => !['impute_dict.pkl', 'impute_dict.json', 'imputation_summary.json'].includes(n));
+  $('artifacts-info').textContent = dict
+    ? `Fill values from ${dict}${from}.` + (others.length ? ` Also carried into the zip's model_artifacts/: ${others.join(', ')}.` : '')
+    : 'Give the impute_dict.pkl (or .json) saved by the training job.';
+  $('artifacts-info').className = dict ? 'note' : 'warn';
+}
+
+// ---------------------------------------------------------------- settings
+
+const FORM = {
+  labelField: ['label-field', 'text'],
+  defaultNumericalStrategy: ['default-numerical', 'text'],
+  defaultCategoricalStrategy: ['default-categorical', 'text'],
+  defaultTextStrategy: ['default-text', 'text'],
+  numericalConstantValue: ['numerical-constant', 'text'],
+  categoricalConstantValue: ['categorical-constant', 'text'],
+  textConstantValue: ['text-constant', 'text'],
+  autoDetectCategorical: ['auto-detect', 'bool'],
+  categoricalUniqueRatioThreshold: ['ratio-threshold', 'number'],
+  validateFillValues: ['validate-fill', 'bool'],
+  excludeColumns: ['exclude-columns', 'list'],
+  naValues: ['na-values', 'list'],
+  renameDots: ['rename-dots', 'bool'],
+};
+
+function renderSettings() {
+  const s = state.settings;
+  for (const [key, [id, kind]] of Object.entries(FORM)) {
+    const input = $(id);
+    if (kind === 'bool') input.checked = !!s[key];
+    else if (kind === 'list') input.value = (s[key] ?? []).join(',');
+    else input.value = s[key] ?? '';
+  }
+  const known = new Set(state.columns);
+  const extra = (s.columnStrategies ?? []).filter(([c]) => !known.has(c));
+  $('extra-strategies').textContent = extra.length
+    ? `Also per column: ${extra.map(([c, v]) => `${c}=${v}`).join(', ')}`
+    : '';
+  renderColumns();
+}
+
+/** The form (and the column table) into state.settings. */
+function readSettingsForm(e) {
+  const s = state.settings;
+  const t = e?.target;
+  if (!s || !t) return;
+  // controls in the column table update the settings in place (no re-render: keeps focus)
+  if (t.dataset.exclude !== undefined) {
+    const set = new Set(s.excludeColumns);
+    if (t.checked) set.add(t.dataset.exclude);
+    else set.delete(t.dataset.exclude);
+    s.excludeColumns = [...set];
+    $('exclude-columns').value = s.excludeColumns.join(',');
+  } else if (t.dataset.strategy !== undefined) {
+    const col = t.dataset.strategy;
+    s.columnStrategies = (s.columnStrategies ?? []).filter(([c]) => c !== col);
+    if (t.value) s.columnStrategies.push([col, t.value]);
+  } else if (t.dataset.fill !== undefined) {
+    const col = t.dataset.fill;
+    if (t.value !== state.shownValues[col]) state.edits[col] = t.value;
+    else delete state.edits[col];
+    t.classList.toggle('edited', col in state.edits);
+  } else {
+    for (const [key, [id, kind]] of Object.entries(FORM)) {
+      const input = $(id);
+      if (kind === 'bool') s[key] = input.checked;
+      else if (kind === 'list') s[key] = input.value.split(',').map((x) => x.trim()).filter(Boolean);
+      else if (kind === 'number') s[key] = Number(input.value);
+      else s[key] = input.value;
+    }
+    renderSettings();
+  }
+}
+
+async function applyEnv() {
+  try {
+    state.settings = await call('envSettings', { text: $('env').value });
+    renderSettings();
+    setStatus('Settings read from the environment lines.');
+  } catch (e) {
+    setStatus(`error: ${e.message}`, 'error');
+  }
+}
+
+// ---------------------------------------------------------------- column table and chart
+
+function renderColumns() {
+  const s = state.settings;
+  const body = $('columns').tBodies[0];
+  const byName = new Map((state.plan?.columns ?? []).map((c) => [c.name, c]));
+  const names = state.plan ? state.plan.columns.map((c) => c.name) : state.columns.slice();
+  for (const c of Object.keys(state.fillValues ?? {})) if (!names.includes(c)) names.push(c);
+  $('columns-empty').hidden = names.length > 0;
+  if (!s) return;
+  const overrides = new Map(s.columnStrategies ?? []);
+  const rows = names.map((name) => {
+    const c = byName.get(name);
+    const select = el('select', { 'data-strategy': name, 'aria-label': `strategy for ${name}` },
+      el('option', { value: '' }, 'default'), ...STRATEGIES.map((v) => el('option', { value: v }, v)));
+    select.value = overrides.get(name) ?? '';
+    const exclude = el('input', { type: 'checkbox', 'data-exclude': name, 'aria-label': `exclude ${name}` });
+    exclude.checked = s.excludeColumns.includes(name);
+    const has = state.fillValues && name in state.fillValues;
+    const fill = has
+      ? el('input', {
+        type: 'text', 'data-fill': name, value: state.edits[name] ?? state.shownValues[name],
+        class: name in state.edits ? 'edited' : null, 'aria-label': `fill value for ${name}`, size: 14,
+      })
+      : el('span', { class: 'muted' }, c?.skipped ?? '—');
+    const label = name === s.labelField ? el('span', { class: 'tag' }, 'label') : '';
+    return el('tr', {},
+      el('th', { scope: 'row' }, name, ' ', label),
+      el('td', {}, c?.type ?? '—'),
+      el('td', { class: 'num' }, c ? `${c.missingPct.toFixed(1)}%` : '—'),
+      el('td', {}, select),
+      el('td', { class: 'center' }, exclude),
+      el('td', {}, c?.strategy ?? (has && !state.plan ? 'saved' : '—')),
+      el('td', {}, fill));
+  });
+  body.replaceChildren(...rows);
+  renderChart();
+}
+
+/** Missing % per column as a plain SVG bar chart. */
+function renderChart() {
+  const svg = $('chart');
+  const cols = state.plan?.columns ?? [];
+  svg.replaceChildren();
+  svg.parentElement.hidden = cols.length === 0;
+  if (!cols.length) return;
+  const row = 20;
+  const left = 170;
+  const width = 640;
+  const barMax = width - left - 60;
+  svg.setAttribute('viewBox', `0 0 ${width} ${cols.length * row + 24}`);
+  svg.append(svgEl('title', {}, 'Missing values per column in the training split (%)'));
+  for (const [tick, x] of [0, 25, 50, 75, 100].map((t) => [t, left + (barMax * t) / 100])) {
+    svg.append(svgEl('line', { x1: x, x2: x, y1: 0, y2: cols.length * row, class: 'grid' }));
+    svg.append(svgEl('text', { x, y: cols.length * row + 16, class: 'tick' }, `${tick}%`));
+  }
+  cols.forEach((c, i) => {
+    const y = i * row;
+    const name = c.name.length > 24 ? `${c.name.slice(0, 23)}…` : c.name;
+    svg.append(svgEl('text', { x: left - 8, y: y + 14, class: 'name' }, name));
+    svg.append(svgEl('rect', {
+      x: left, y: y + 4, height: row - 8, width: Math.max((barMax * c.missingPct) / 100, c.missingCount ? 1 : 0),
+      class: c.fillValue === null ? 'bar skipped' : 'bar',
+    }, svgEl('title', {}, `${c.name}: ${c.missingPct.toFixed(2)}% missing (${c.missingCount})`)));
+    svg.append(svgEl('text', { x: left + (barMax * c.missingPct) / 100 + 6, y: y + 14, class: 'value' }, `${c.missingPct.toFixed(1)}%`));
+  });
+}
+
+function formatValue(v) {
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  return String(v);
+}
+
+function onPlan(plan, fillValues) {
+  if (plan) state.plan = plan;
+  state.fillValues = fillValues;
+  state.shownValues = Object.fromEntries(Object.entries(fillValues ?? {}).map(([k, v]) => [k, formatValue(v)]));
+  state.edits = {};
+  const warnings = plan?.warnings ?? [];
+  $('warnings').replaceChildren(...warnings.map((w) => el('li', {}, w)));
+  renderColumns();
+}
+
+// ---------------------------------------------------------------- running
+
+async function run() {
+  if (!state.files || state.busy) return;
+  const jobType = $('job-type').value;
+  const artifacts = jobType === 'training' ? [] : artifactFiles();
+  resetResults();
+  await runPass('run', { jobType, settings: state.settings, artifacts });
+}
+
+async function refill() {
+  if (state.busy || !state.ranOnce) return;
+  await runPass('refill', { edits: Object.entries(state.edits) });
+}
+
+async function runPass(type, args) {
+  state.busy = true;
+  hideDownload();
+  updateButtons();
+  state.pass = null;
+  state.runStart = performance.now();
+  $('bar').value = 0;
+  $('bar').hidden = false;
+  setStatus(type === 'refill' ? 'pass 2 with the edited fill values…' : 'starting…');
+  try {
+    const r = await call(type, args);
+    state.ranOnce = true;
+    const secs = (performance.now() - state.runStart) / 1000;
+    showDownload(r.file, r.inMemory);
+    const splits = r.summary.splits ?? [];
+    const rows = splits.reduce((n, s) => n + s.rows, 0);
+    const cells = splits.reduce((n, s) => n + s.cells_filled, 0);
+    const shards = splits.reduce((n, s) => n + s.shards.length, 0);
+    const check = r.summary.rows_in_equals_rows_out ? 'rows in = rows out' : 'ROW COUNT MISMATCH';
+    setStatus(`done: ${shards} shards, ${rows.toLocaleString('en')} rows (${check}), `
+      + `${cells.toLocaleString('en')} cells filled in ${secs.toFixed(2)} s. Zip: ${formatBytes(r.file.size)}.`, 'ok');
+    $('bar').value = 1;
+  } catch (e) {
+    const cancelled = /cancel/i.test(e.message);
+    setStatus(cancelled ? `cancelled: ${e.message}` : `error: ${e.message}`, cancelled ? '' : 'error');
+    $('bar').hidden = true;
+  } finally {
+    state.busy = false;
+    updateButtons();
+  }
+}
+
+function onProgress(p) {
+  const now = performance.now();
+  if (!state.pass || state.pass.name !== p.pass) state.pass = { name: p.pass, start: state.pass ? now : state.runStart };
+  const secs = Math.max((now - state.pass.start) / 1000, 1e-3);
+  const rate = p.bytesDone / secs;
+  const eta = rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : 0;
+  const label = p.pass === 'fit' ? 'pass 1 (statistics on train)' : 'pass 2 (filling every shard)';
+  $('bar').value = p.bytesTotal ? p.bytesDone / p.bytesTotal : p.shardsDone / Math.max(p.shardsTotal, 1);
+  setStatus(`${label}: ${p.shardsDone}/${p.shardsTotal} shards · ${(rate / 1e6).toFixed(1)} MB/s · `
+    + `${Math.round(p.rowsDone / secs).toLocaleString('en')} rows/s · ETA ${eta.toFixed(0)} s`);
+}
+
+// ---------------------------------------------------------------- results
+
+function resetResults() {
+  state.plan = null;
+  state.fillValues = null;
+  state.shownValues = {};
+  state.edits = {};
+  state.ranOnce = false;
+  $('warnings').replaceChildren();
+  hideDownload();
+  renderColumns();
+}
+
+function showDownload(file, inMemory) {
+  const a = $('download');
+  state.downloadUrl = URL.createObjectURL(file);
+  a.href = state.downloadUrl;
+  const base = state.rootName && state.rootName !== 'input' ? state.rootName : 'dataset';
+  a.download = `${base}-${$('job-type').value}-imputed.zip`;
+  a.textContent = `Download ${a.download} (${formatBytes(file.size)})`;
+  a.hidden = false;
+  $('memory-note').hidden = !inMemory;
+}
+
+function hideDownload() {
+  const a = $('download');
+  a.hidden = true;
+  a.removeAttribute('href');
+  if (state.downloadUrl) URL.revokeObjectURL(state.downloadUrl);
+  state.downloadUrl = null;
+  $('memory-note').hidden = true;
+}
+
+function updateButtons() {
+  const ready = !!state.settings && !!state.listing;
+  $('run').disabled = state.busy || !ready;
+  $('refill').disabled = state.busy || !state.ranOnce;
+  $('cancel').disabled = !state.busy;
+  $('sample').disabled = state.busy || !state.settings;
+  $('input-folder').disabled = state.busy;
+}
+
+function setStatus(text, kind = '') {
+  const s = $('status');
+  s.textContent = text;
+  s.className = kind;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function formatBytes(n) {
+  if (n < 1e3) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${(n / 1e9).toFixed(2)} GB`;
+}
+
+/** A DOM element with attributes (null: left out) and children. */
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+function svgEl(tag, attrs = {}, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}

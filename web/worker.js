@@ -1,0 +1,316 @@
+// The coordinator worker: every wasm call runs here, so the page's main
+// thread never blocks. When the page is cross-origin isolated it loads the
+// threaded build (rayon on Web Workers); otherwise the single-threaded
+// build in st/. Shard bytes live only here (and in wasm memory, a few
+// shards at a time); the output zip is streamed to the Origin Private File
+// System as shards finish.
+//
+// Protocol: the page posts { id, type, args }; the worker answers
+// { id, result } or { id, error }, and meanwhile posts
+// { type: 'progress', progress } and { type: 'plan', plan, fillValues }.
+
+const THREADED = self.crossOriginIsolated === true;
+const JOB_TYPES = ['training', 'validation', 'testing', 'calibration'];
+const OUR_ARTIFACTS = ['impute_dict.pkl', 'impute_dict.json', 'imputation_summary.json'];
+const OUTPUT_PREFIX = 'shardimpute-';
+
+let api; // the wasm-bindgen module
+let files = []; // the dataset: [{ path, file }], paths relative to its folder
+let job = null; // the Job of the last run, kept to re-run pass 2
+let carry = []; // artifacts files copied into the zip's model_artifacts/
+let controller = null; // aborts the running pass
+let lastOutput = null; // OPFS name of the last zip
+
+const ready = start();
+
+async function start() {
+  api = THREADED ? await import('./shardimpute_wasm.js') : await import('./st/shardimpute_wasm.js');
+  await api.default();
+  if (THREADED) await api.initThreadPool(navigator.hardwareConcurrency || 2);
+  removeOldOutputs();
+  return { threaded: THREADED, threads: api.threadCount(), defaults: api.defaultSettings() };
+}
+
+const handlers = {
+  info: (_args, info) => info,
+
+  /** A new dataset: `files` from a folder pick or drop. */
+  scan: ({ files: list, jobType }) => {
+    files = list;
+    dropJob();
+    return describe(jobType);
+  },
+
+  /** The built-in sample dataset, fetched as Blobs. */
+  sample: async () => {
+    const manifest = await (await fetchOk('./sample/manifest.json')).json();
+    files = await Promise.all(
+      manifest.files.map(async (path) => ({ path, file: await (await fetchOk(`./sample/${path}`)).blob() })),
+    );
+    dropJob();
+    return describe('training');
+  },
+
+  /** The layout for another job type, on the same files. */
+  relist: ({ jobType }) => describe(jobType),
+
+  envSettings: ({ text }) => api.settingsFromEnv(text),
+
+  /** Pass 1 (training) or loading saved fill values, then pass 2 to a zip. */
+  run: async ({ jobType, settings, artifacts = [] }) => {
+    dropJob();
+    controller = new AbortController();
+    const j = new api.Job(jobType, settings, files);
+    try {
+      if (jobType === 'training') {
+        carry = [];
+      } else {
+        const dict = pickDict(artifacts);
+        if (!dict) {
+          throw new Error(`a ${jobType} job needs saved fill values: give impute_dict.pkl or impute_dict.json`);
+        }
+        j.setArtifacts(dict.name, new Uint8Array(await dict.file.arrayBuffer()));
+        // as the pipeline's parameter accumulator: other files are kept
+        carry = artifacts.filter((a) => !OUR_ARTIFACTS.includes(a.name));
+      }
+    } catch (e) {
+      j.free();
+      throw e;
+    }
+    job = j;
+    const plan = jobType === 'training'
+      ? await job.fit({ onProgress: progress, signal: controller.signal })
+      : null;
+    self.postMessage({ type: 'plan', plan, fillValues: job.fillValues });
+    return fillToZip();
+  },
+
+  /** Pass 2 again with edited fill values: `edits` is [[column, text], ...]. */
+  refill: async ({ edits }) => {
+    if (!job) throw new Error('run the job first');
+    controller = new AbortController();
+    for (const [column, text] of edits) job.setFillValue(column, text);
+    self.postMessage({ type: 'plan', plan: job.plan, fillValues: job.fillValues });
+    return fillToZip();
+  },
+
+  cancel: () => {
+    controller?.abort();
+    return true;
+  },
+};
+
+self.onmessage = async ({ data: { id, type, args } }) => {
+  try {
+    const info = await ready;
+    if (!handlers[type]) throw new Error(`unknown request ${type}`);
+    self.postMessage({ id, result: await handlers[type](args ?? {}, info) });
+  } catch (e) {
+    self.postMessage({ id, error: errorText(e) });
+  }
+};
+
+function errorText(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function progress(p) {
+  self.postMessage({ type: 'progress', progress: p });
+}
+
+async function fetchOk(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`cannot load ${url}: HTTP ${r.status}`);
+  return r;
+}
+
+function dropJob() {
+  job?.free();
+  job = null;
+}
+
+/**
+ * The splits and shards of the files for `jobType`, or, when they do not
+ * fit it, for the first job type they fit (the page then switches to it).
+ * Also the first CSV/TSV shard's header, to suggest column names.
+ */
+async function describe(jobType) {
+  let error = null;
+  for (const type of [jobType, ...JOB_TYPES.filter((t) => t !== jobType)]) {
+    let j;
+    try {
+      j = new api.Job(type, undefined, files);
+    } catch (e) {
+      error ??= errorText(e);
+      continue;
+    }
+    const dataset = j.dataset;
+    j.free();
+    const first = dataset.splits.flatMap((s) => s.shards)[0];
+    const columns = first ? await headerOf(first) : null;
+    return { jobType: type, dataset, columns, error: type === jobType ? null : error };
+  }
+  return { jobType, dataset: null, columns: null, error };
+}
+
+/** The header of a CSV/TSV shard (plain or gzip), or null (Parquet, unreadable). */
+async function headerOf(shard) {
+  const entry = files.find((f) => f.path === shard.path);
+  if (!entry || shard.format === 'parquet') return null;
+  const delimiter = shard.format.startsWith('tsv') ? '\t' : ',';
+  let stream = entry.file.slice(0, 4 << 20).stream();
+  if (shard.format.endsWith('.gz')) stream = stream.pipeThrough(new DecompressionStream('gzip'));
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      text += value ?? '';
+      const header = firstRecord(text, delimiter, done);
+      if (header || done) return header;
+    }
+  } catch {
+    return null; // a bad shard: pass 1 reports it properly
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** The first record of CSV text (RFC 4180 quoting), or null if incomplete. */
+function firstRecord(text, delimiter, complete) {
+  const fields = [];
+  let field = '';
+  let quoted = false;
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') field += text[i++];
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === delimiter) {
+      fields.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      fields.push(field);
+      return fields;
+    } else field += c;
+  }
+  if (!complete || text.length === 0) return null;
+  fields.push(field);
+  return fields;
+}
+
+/** impute_dict.pkl, else impute_dict.json, else any .pkl or .json file. */
+function pickDict(artifacts) {
+  const by = (test) => artifacts.find((a) => test(a.name));
+  return by((n) => n === 'impute_dict.pkl') ?? by((n) => n === 'impute_dict.json')
+    ?? by((n) => n.endsWith('.pkl')) ?? by((n) => n.endsWith('.json'));
+}
+
+/**
+ * Pass 2 over every shard, each output shard appended to a zip as it
+ * finishes, then the artifacts. Resolves to { file, summary, ... }.
+ */
+async function fillToZip() {
+  const out = await openOutput();
+  const zip = new api.ZipWriter();
+  try {
+    const summary = await job.fill({
+      onShard: (path, bytes) => out.write(zip.add(path, bytes)),
+      onProgress: progress,
+      signal: controller.signal,
+    });
+    for (const a of carry) {
+      out.write(zip.add(`model_artifacts/${a.name}`, new Uint8Array(await a.file.arrayBuffer())));
+    }
+    for (const [name, bytes] of Object.entries(job.artifacts())) {
+      out.write(zip.add(`model_artifacts/${name}`, bytes));
+    }
+    out.write(zip.finish());
+    const file = await out.close();
+    return { file, inMemory: out.inMemory, summary, plan: job.plan, fillValues: job.fillValues };
+  } catch (e) {
+    await out.discard();
+    throw e;
+  } finally {
+    zip.free();
+  }
+}
+
+/**
+ * Where the zip goes: a new OPFS file written through a sync access handle
+ * (so a multi-GB zip never sits in memory), or, where OPFS is missing, a
+ * Blob in memory. The previous run's zip is deleted first.
+ */
+async function openOutput() {
+  let root;
+  let handle;
+  let fileHandle;
+  const name = `${OUTPUT_PREFIX}${Date.now()}.zip`;
+  try {
+    root = await navigator.storage.getDirectory();
+    if (lastOutput) await root.removeEntry(lastOutput).catch(() => {});
+    lastOutput = null;
+    fileHandle = await root.getFileHandle(name, { create: true });
+    handle = await fileHandle.createSyncAccessHandle();
+  } catch {
+    return memoryOutput(name);
+  }
+  lastOutput = name;
+  let at = 0;
+  return {
+    inMemory: false,
+    write(bytes) {
+      let n;
+      try {
+        n = handle.write(bytes, { at });
+      } catch (e) {
+        throw new Error(`cannot write the output zip to browser storage (${errorText(e)}): is the disk full?`);
+      }
+      if (n !== bytes.length) throw new Error('browser storage is full: the output zip does not fit');
+      at += n;
+    },
+    async close() {
+      handle.flush();
+      handle.close();
+      return fileHandle.getFile();
+    },
+    async discard() {
+      try {
+        handle.close();
+      } catch {
+        // already closed
+      }
+      await root.removeEntry(name).catch(() => {});
+      if (lastOutput === name) lastOutput = null;
+    },
+  };
+}
+
+function memoryOutput(name) {
+  let parts = [];
+  return {
+    inMemory: true,
+    write: (bytes) => parts.push(bytes),
+    close: async () => new File(parts, name, { type: 'application/zip' }),
+    discard: async () => {
+      parts = [];
+    },
+  };
+}
+
+/** Zips left in OPFS by earlier visits (more than an hour old). */
+async function removeOldOutputs() {
+  try {
+    const root = await navigator.storage.getDirectory();
+    for await (const name of root.keys()) {
+      const t = Number(name.slice(OUTPUT_PREFIX.length, -4));
+      if (name.startsWith(OUTPUT_PREFIX) && name.endsWith('.zip') && Date.now() - t > 3600e3) {
+        await root.removeEntry(name).catch(() => {});
+      }
+    }
+  } catch {
+    // no OPFS here: nothing to clean
+  }
+}
