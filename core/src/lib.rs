@@ -14,6 +14,7 @@
 
 pub mod artifacts;
 pub mod config;
+pub mod counts;
 pub mod csv;
 pub mod dataset;
 pub mod engine;

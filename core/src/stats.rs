@@ -6,6 +6,8 @@
 //! `TrainStats::default()` is the identity of [`TrainStats::merge`].
 
 use hashbrown::HashMap;
+
+use crate::counts::ValueCounts;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -55,7 +57,7 @@ pub struct ColumnStats {
     sum: ExactSum,
     numbers: u64,
     values: Option<Vec<f64>>,
-    counts: HashMap<Box<[u8]>, u64>,
+    counts: ValueCounts,
 }
 
 impl ColumnStats {
@@ -112,8 +114,7 @@ impl ColumnStats {
     }
 
     fn add_count(&mut self, s: &[u8], n: u64) {
-        // one hash per value; the key is allocated only when new
-        *self.counts.entry_ref(s).or_insert(0) += n;
+        self.counts.add(s, n);
     }
 
     /// Non-missing cells seen.
@@ -140,7 +141,7 @@ impl ColumnStats {
         match self.evidence() {
             Evidence::Bool => {
                 let n = self.present();
-                let t = self.counts.get(&b"True"[..]).copied().unwrap_or(0);
+                let t = self.counts.get(b"True");
                 (n > 0).then(|| t as f64 / n as f64)
             }
             _ => (self.numbers > 0).then(|| self.sum.value() / self.numbers as f64),
@@ -168,7 +169,7 @@ impl ColumnStats {
     pub fn mode(&self) -> Option<String> {
         self.counts
             .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
     }
 
@@ -201,16 +202,7 @@ impl ColumnStats {
             (a @ None, b) => *a = b,
             (Some(_), None) => {}
         }
-        let (mut big, small) = if self.counts.len() < other.counts.len() {
-            (other.counts, std::mem::take(&mut self.counts))
-        } else {
-            (std::mem::take(&mut self.counts), other.counts)
-        };
-        big.reserve(small.len());
-        for (k, n) in small {
-            *big.entry(k).or_insert(0) += n;
-        }
-        self.counts = big;
+        self.counts = std::mem::take(&mut self.counts).merge(other.counts);
         Ok(())
     }
 }
