@@ -13,8 +13,10 @@ WEB_PORT ?= 8080
 # dir, so it never fights native builds over flags or locks.
 WASM_MT_ENV := $(WASM_CC) CFLAGS_wasm32_unknown_unknown="-matomics -mbulk-memory" \
   CARGO_UNSTABLE_BUILD_STD=panic_abort,std CARGO_TARGET_DIR=target/wasm-mt
-# Single-threaded build: the same crate without the flags.
-WASM_ST_ENV := $(WASM_CC) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=
+# Single-threaded build: the same crate without those flags. An empty
+# CARGO_ENCODED_RUSTFLAGS replaces them (an empty
+# CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS would be merged with them).
+WASM_ST_ENV := $(WASM_CC) CARGO_ENCODED_RUSTFLAGS=
 WASM_ST_DIR := target/wasm-st
 
 .PHONY: dist run web-test
@@ -22,8 +24,12 @@ WASM_ST_DIR := target/wasm-st
 dist:
 	scripts/setup.sh web
 	$(WASM_MT_ENV) trunk build --release
+	@# trunk names the files after the package (shardimpute-wasm); use the
+	@# module name wasm-bindgen gives them, as dist/st/ has
+	cd dist && for f in shardimpute-wasm*; do mv "$$f" "$${f/shardimpute-wasm/shardimpute_wasm}"; done \
+	  && sed -i 's/shardimpute-wasm_bg\.wasm/shardimpute_wasm_bg.wasm/g' shardimpute_wasm.js
 	$(WASM_ST_ENV) $(CARGO) build --release -p shardimpute-wasm --target $(WASM_TARGET) --target-dir $(WASM_ST_DIR)
-	wasm-bindgen --target web --no-typescript --out-dir dist/st \
+	wasm-bindgen --target web --out-dir dist/st \
 	  $(WASM_ST_DIR)/$(WASM_TARGET)/release/shardimpute_wasm.wasm
 
 run:

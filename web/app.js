@@ -246,7 +246,7 @@ function showListing(r, note) {
   for (const split of r.dataset.splits) {
     const bytes = split.shards.reduce((n, s) => n + s.size, 0);
     const details = el('details', { open: split.shards.length <= 8 ? '' : null });
-    details.append(el('summary', {}, `${split.name}/ — ${split.shards.length} shards, ${formatBytes(bytes)}`));
+    details.append(el('summary', {}, `${split.name}/ — ${plural(split.shards.length, 'shard')}, ${formatBytes(bytes)}`));
     const table = el('table', { class: 'shards' });
     table.append(el('thead', {}, el('tr', {}, el('th', {}, 'shard'), el('th', {}, 'format'), el('th', { class: 'num' }, 'size'))));
     const body = el('tbody');
@@ -408,7 +408,7 @@ function renderColumns() {
     const fill = has
       ? el('input', {
         type: 'text', 'data-fill': name, value: state.edits[name] ?? state.shownValues[name],
-        class: name in state.edits ? 'edited' : null, 'aria-label': `fill value for ${name}`, size: 14,
+        class: name in state.edits ? 'edited' : null, 'aria-label': `fill value for ${name}`, size: 24,
       })
       : el('span', { class: 'muted' }, c?.skipped ?? '—');
     const label = name === s.labelField ? el('span', { class: 'tag' }, 'label') : '';
@@ -578,6 +578,10 @@ function setStatus(text, kind = '') {
 }
 
 // ---------------------------------------------------------------- helpers
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
 
 function formatBytes(n) {
   if (n < 1e3) return `${n} B`;

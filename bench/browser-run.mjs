@@ -1,0 +1,38 @@
+// One timed run of the web app on a dataset folder, in headless Chromium:
+// pick the folder, run pass 1 + pass 2 (the zip streamed to OPFS), and print
+// the wall seconds from the click on Run to "done". Used by bench/browser.sh.
+//
+//   node bench/browser-run.mjs --input bench-data/csv --mode threads|single
+
+import path from 'node:path';
+import { finalStatus, launch, openApp, serveDist } from '../tests/browser/helpers.mjs';
+
+const args = process.argv.slice(2);
+const arg = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const input = path.resolve(arg('--input') ?? 'bench-data/csv');
+const mode = arg('--mode') ?? 'threads';
+const jobType = arg('--job-type') ?? 'training';
+
+const server = await serveDist(mode === 'threads');
+const browser = await launch();
+try {
+  const page = await openApp(browser, server.url);
+  const shown = await page.getByTestId('mode').textContent();
+  if ((mode === 'threads') !== shown.startsWith('threads')) throw new Error(`page mode is "${shown}", wanted ${mode}`);
+  await page.getByTestId('input-folder').setInputFiles(input);
+  await page.getByTestId('status').filter({ hasText: /^(Ready|error)/ }).waitFor({ timeout: 120_000 });
+  await page.getByTestId('job-type').selectOption(jobType);
+  const t0 = performance.now();
+  await page.getByTestId('run').click();
+  const status = await finalStatus(page, 3_600_000);
+  const wall = (performance.now() - t0) / 1000;
+  if (!status.startsWith('done')) throw new Error(status);
+  // "wall mode status", one line
+  console.log(`${wall.toFixed(3)}\t${shown}\t${status}`);
+} finally {
+  await browser.close();
+  await server.close();
+}

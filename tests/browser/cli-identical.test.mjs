@@ -1,0 +1,47 @@
+// The zip the page hands out holds, file by file, exactly the bytes the
+// native CLI writes for the same input and settings: every fixture in the
+// threaded build, and the training cases in the single-threaded one too.
+// Settings from a fixture's env.txt go through the page's env textarea.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { downloadZip, fixture, fixtures, launch, openApp, readZip, runCli, runJob, serveDist } from './helpers.mjs';
+
+const ALL = fs.readdirSync(fixtures).filter((n) => fs.existsSync(`${fixtures}/${n}/job_type.txt`)).sort();
+
+function assertSameFiles(zip, cli) {
+  assert.deepEqual([...zip.keys()].sort(), [...cli.keys()].sort(), 'the same files');
+  for (const [p, bytes] of cli) {
+    assert.ok(zip.get(p).equals(bytes), `${p} differs from the CLI's (${zip.get(p).length} vs ${bytes.length} bytes)`);
+  }
+}
+
+for (const isolated of [true, false]) {
+  describe(isolated ? 'threaded build' : 'single-threaded build', () => {
+    let server;
+    let browser;
+    before(async () => {
+      server = await serveDist(isolated);
+      browser = await launch();
+    });
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    const cases = isolated ? ALL : ALL.filter((n) => fixture(n).jobType === 'training');
+    for (const name of cases) {
+      test(`${name}: byte-identical to the CLI, file by file`, async () => {
+        assert.ok(ALL.length >= 4, 'the fixtures are there');
+        const c = fixture(name);
+        const page = await openApp(browser, server.url);
+        assert.match(await runJob(page, c), /^done: /);
+        const zip = readZip(await downloadZip(page));
+        assertSameFiles(zip, runCli(c));
+        assert.deepEqual(page.problems, []);
+        await page.context().close();
+      });
+    }
+  });
+}

@@ -1,0 +1,171 @@
+// The page's own features: the sample dataset, the column table and chart
+// after pass 1, editing a fill value and re-running pass 2, a split folder
+// picked directly, model_artifacts/ inside the dataset folder, and files
+// flagged as ignored.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  downloadZip, finalStatus, fixture, launch, openApp, readCsv, readZip, runJob, serveDist, tmpdir,
+} from './helpers.mjs';
+
+const temps = [];
+function tmp() {
+  const d = tmpdir();
+  temps.push(d);
+  return d;
+}
+
+describe('the web app', () => {
+  let server;
+  let browser;
+  before(async () => {
+    server = await serveDist(true);
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  test('the sample dataset runs end to end; the table and chart show pass 1', async () => {
+    const page = await openApp(browser, server.url);
+    await page.getByTestId('sample').click();
+    const status = await finalStatus(page);
+    assert.match(status, /^done: 6 shards, 720 rows \(rows in = rows out\)/);
+    const manifest = JSON.parse(fs.readFileSync(new URL('../../web/sample/manifest.json', import.meta.url)));
+    const zip = readZip(await downloadZip(page));
+    assert.deepEqual([...zip.keys()].filter((p) => !p.startsWith('model_artifacts/')).sort(), [...manifest.files].sort());
+    // one table row and one bar per column of the sample
+    const header = readCsv(fs.readFileSync(new URL('../../web/sample/train/part-00000.csv', import.meta.url), 'utf8')).header;
+    assert.equal(await page.locator('#columns tbody tr').count(), header.length);
+    assert.equal(await page.locator('#chart rect.bar').count(), header.length);
+    const row = page.locator('#columns tbody tr').filter({ has: page.locator('th', { hasText: /^num_normal/ }) });
+    assert.match(await row.textContent(), /numerical/);
+    assert.match(await row.textContent(), /mean/);
+    const dict = JSON.parse(zip.get('model_artifacts/impute_dict.json').toString());
+    assert.equal(await page.getByLabel('fill value for num_normal').inputValue(), String(dict.num_normal));
+    assert.equal(await page.getByLabel('fill value for cat_small').inputValue(), dict.cat_small);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('edited fill values are used by a re-run of pass 2; a bad one is refused', async () => {
+    const page = await openApp(browser, server.url);
+    assert.match(await runJob(page, fixture('csv-defaults')), /^done: /);
+    const before = readZip(await downloadZip(page));
+    await page.getByLabel('fill value for num_normal').fill('12345.5');
+    await page.getByLabel('fill value for cat_small').fill('EDITED');
+    await page.getByTestId('refill').click();
+    assert.match(await finalStatus(page), /^done: /);
+    const zip = readZip(await downloadZip(page));
+    const dict = JSON.parse(zip.get('model_artifacts/impute_dict.json').toString());
+    assert.equal(dict.num_normal, 12345.5);
+    assert.equal(dict.cat_small, 'EDITED');
+    const wasMissing = (p, col) => {
+      const t = readCsv(before.get(p).toString());
+      return t.rows.length > 0 && t.header.includes(col);
+    };
+    assert.ok(wasMissing('val/part-00000.csv', 'num_normal'));
+    const val = readCsv(zip.get('val/part-00000.csv').toString());
+    const j = val.header.indexOf('num_normal');
+    assert.ok(val.rows.some((r) => r[j] === '12345.5'), 'the edited value fills val/');
+    assert.ok(zip.get('train/part-00000.csv').toString().includes('EDITED'));
+    // a number column refuses text
+    await page.getByLabel('fill value for num_normal').fill('lots');
+    await page.getByTestId('refill').click();
+    assert.match(await finalStatus(page), /^error: .*not a valid fill value for column `num_normal`/);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('a split folder picked directly is read as that split; the job type follows', async () => {
+    const c = fixture('csv-inference');
+    const page = await openApp(browser, server.url);
+    await page.getByTestId('input-folder').setInputFiles(path.join(c.input, 'validation'));
+    await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+    assert.equal(await page.getByTestId('job-type').inputValue(), 'validation');
+    assert.match(await page.locator('#listing').textContent(), /split folder `validation\/`/);
+    await page.getByTestId('artifacts').setInputFiles(c.artifacts);
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: 2 shards/);
+    const zip = readZip(await downloadZip(page));
+    assert.deepEqual([...zip.keys()].sort(), [
+      'model_artifacts/impute_dict.json', 'model_artifacts/impute_dict.pkl', 'model_artifacts/imputation_summary.json',
+      'validation/part-00000.csv', 'validation/part-00001.csv',
+    ]);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('model_artifacts/ in the dataset folder gives the fill values; its other files are carried', async () => {
+    const c = fixture('csv-inference');
+    const ds = path.join(tmp(), 'dataset');
+    fs.cpSync(c.input, ds, { recursive: true });
+    fs.mkdirSync(path.join(ds, 'model_artifacts'));
+    fs.copyFileSync(c.artifacts, path.join(ds, 'model_artifacts/impute_dict.pkl'));
+    fs.writeFileSync(path.join(ds, 'model_artifacts/scaler_params.json'), '{"mean": 1.5}\n');
+    const page = await openApp(browser, server.url);
+    // the job type follows the layout: validation/ only
+    await page.getByTestId('input-folder').setInputFiles(ds);
+    await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+    assert.equal(await page.getByTestId('job-type').inputValue(), 'validation');
+    assert.match(await page.locator('#artifacts-info').textContent(), /impute_dict\.pkl.*scaler_params\.json/);
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: /);
+    const zip = readZip(await downloadZip(page));
+    assert.equal(zip.get('model_artifacts/scaler_params.json').toString(), '{"mean": 1.5}\n');
+    assert.ok(zip.has('model_artifacts/impute_dict.pkl'));
+    assert.ok(zip.has('validation/part-00001.csv'));
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('files that are not shards are flagged as ignored and listed in the summary', async () => {
+    const ds = path.join(tmp(), 'input');
+    fs.cpSync(fixture('csv-defaults').input, ds, { recursive: true });
+    fs.writeFileSync(path.join(ds, 'train/notes.txt'), 'hello');
+    fs.writeFileSync(path.join(ds, 'README.md'), '# data');
+    const page = await openApp(browser, server.url);
+    await page.getByTestId('input-folder').setInputFiles(ds);
+    await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+    const listing = page.locator('#listing');
+    assert.match(await listing.textContent(), /2 file\(s\) will be ignored/);
+    await listing.locator('.ignored summary').click();
+    assert.deepEqual(await listing.locator('.ignored li').allTextContents(), ['README.md', 'train/notes.txt']);
+    assert.match(await listing.textContent(), /train\/ — 4 shards/);
+    assert.equal(await page.getByLabel('Label column (never imputed)').inputValue(), 'target');
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: 7 shards/);
+    const zip = readZip(await downloadZip(page));
+    const summary = JSON.parse(zip.get('model_artifacts/imputation_summary.json').toString());
+    assert.deepEqual(summary.ignored_files, ['train/notes.txt']);
+    assert.ok(!zip.has('train/notes.txt'));
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('settings from the table: an excluded column and a per-column strategy', async () => {
+    const page = await openApp(browser, server.url);
+    await page.getByTestId('input-folder').setInputFiles(fixture('csv-defaults').input);
+    await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+    await page.getByLabel('exclude num_normal').check();
+    await page.getByLabel('strategy for num_skewed').selectOption('median');
+    assert.equal(await page.locator('#exclude-columns').inputValue(), 'num_normal');
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: /);
+    const row = (name) => page.locator('#columns tbody tr').filter({ has: page.locator('th', { hasText: new RegExp(`^${name}`) }) });
+    assert.match(await row('num_normal').textContent(), /excluded/);
+    assert.match(await row('num_skewed').textContent(), /median/);
+    const zip = readZip(await downloadZip(page));
+    const dict = JSON.parse(zip.get('model_artifacts/impute_dict.json').toString());
+    assert.ok(!('num_normal' in dict));
+    const summary = JSON.parse(zip.get('model_artifacts/imputation_summary.json').toString());
+    assert.deepEqual(summary.config.exclude_columns ?? summary.config.excludeColumns, ['num_normal']);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});
