@@ -12,16 +12,21 @@ use std::sync::OnceLock;
 use foldhash::fast::FixedState;
 use hashbrown::hash_table::{Entry, HashTable};
 
+#[derive(Clone, Copy)]
 struct Slot {
     hash: u64,
     count: u64,
-    key: Box<[u8]>,
+    /// The key's bytes: `arena[start..start + len]`.
+    start: usize,
+    len: usize,
 }
 
-/// Value → count, for one column.
-#[derive(Default)]
+/// Value → count, for one column. Keys live in one byte arena: no
+/// allocation per distinct value, one free for the lot.
+#[derive(Default, Clone)]
 pub struct ValueCounts {
     table: HashTable<Slot>,
+    arena: Vec<u8>,
 }
 
 fn hasher() -> &'static FixedState {
@@ -33,27 +38,41 @@ fn hasher() -> &'static FixedState {
     })
 }
 
+fn key<'a>(arena: &'a [u8], s: &Slot) -> &'a [u8] {
+    &arena[s.start..s.start + s.len]
+}
+
 impl ValueCounts {
-    /// Adds `n` to the count of `key`.
-    pub fn add(&mut self, key: &[u8], n: u64) {
-        let hash = hasher().hash_one(key);
-        match self.table.entry(hash, |s| *s.key == *key, |s| s.hash) {
+    /// Adds `n` to the count of `value`.
+    pub fn add(&mut self, value: &[u8], n: u64) {
+        self.add_hashed(hasher().hash_one(value), value, n);
+    }
+
+    fn add_hashed(&mut self, hash: u64, value: &[u8], n: u64) {
+        let arena = &self.arena;
+        match self
+            .table
+            .entry(hash, |s| key(arena, s) == value, |s| s.hash)
+        {
             Entry::Occupied(mut e) => e.get_mut().count += n,
             Entry::Vacant(e) => {
+                let start = self.arena.len();
+                self.arena.extend_from_slice(value);
                 e.insert(Slot {
                     hash,
                     count: n,
-                    key: key.into(),
+                    start,
+                    len: value.len(),
                 });
             }
         }
     }
 
-    /// The count of `key` (0 if never seen).
-    pub fn get(&self, key: &[u8]) -> u64 {
-        let hash = hasher().hash_one(key);
+    /// The count of `value` (0 if never seen).
+    pub fn get(&self, value: &[u8]) -> u64 {
+        let hash = hasher().hash_one(value);
         self.table
-            .find(hash, |s| *s.key == *key)
+            .find(hash, |s| key(&self.arena, s) == value)
             .map_or(0, |s| s.count)
     }
 
@@ -69,10 +88,10 @@ impl ValueCounts {
 
     /// Every value and its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.table.iter().map(|s| (&*s.key, s.count))
+        self.table.iter().map(|s| (key(&self.arena, s), s.count))
     }
 
-    /// The counts of both: the smaller table is moved into the larger.
+    /// The counts of both: the smaller table is added to the larger.
     pub fn merge(self, other: ValueCounts) -> ValueCounts {
         let (mut big, small) = if self.len() < other.len() {
             (other, self)
@@ -80,16 +99,8 @@ impl ValueCounts {
             (self, other)
         };
         big.table.reserve(small.len(), |s| s.hash);
-        for slot in small.table {
-            match big
-                .table
-                .entry(slot.hash, |s| s.key == slot.key, |s| s.hash)
-            {
-                Entry::Occupied(mut e) => e.get_mut().count += slot.count,
-                Entry::Vacant(e) => {
-                    e.insert(slot);
-                }
-            }
+        for slot in small.table.iter() {
+            big.add_hashed(slot.hash, key(&small.arena, slot), slot.count);
         }
         big
     }
@@ -100,24 +111,6 @@ impl std::fmt::Debug for ValueCounts {
         f.debug_map()
             .entries(self.iter().map(|(k, n)| (String::from_utf8_lossy(k), n)))
             .finish()
-    }
-}
-
-impl Clone for ValueCounts {
-    fn clone(&self) -> Self {
-        let mut table = HashTable::with_capacity(self.len());
-        for s in self.table.iter() {
-            table.insert_unique(
-                s.hash,
-                Slot {
-                    hash: s.hash,
-                    count: s.count,
-                    key: s.key.clone(),
-                },
-                |s| s.hash,
-            );
-        }
-        ValueCounts { table }
     }
 }
 
