@@ -101,7 +101,7 @@ for (const isolated of [true, false]) {
     });
 
     test('cancel stops a run between shards; the next run completes', async () => {
-      const input = bigInput(240);
+      const input = bigInput(500);
       cleanup.push(input);
       const page = await openApp(browser, server.url);
       await page.getByTestId('input-folder').setInputFiles(input);
@@ -114,14 +114,14 @@ for (const isolated of [true, false]) {
       assert.equal(await page.getByTestId('download').isVisible(), false);
       assert.equal(await page.getByTestId('run').isEnabled(), true);
       await page.getByTestId('run').click();
-      assert.match(await finalStatus(page, 300_000), /^done: 242 shards/);
+      assert.match(await finalStatus(page, 300_000), /^done: 503 shards/);
       assert.deepEqual(page.problems, []);
       await page.context().close();
     });
 
     if (isolated) {
       test('the main thread never blocks while a run goes on', async () => {
-        const input = bigInput(200);
+        const input = bigInput(500);
         cleanup.push(input);
         const page = await openApp(browser, server.url);
         await page.getByTestId('input-folder').setInputFiles(input);
@@ -138,7 +138,7 @@ for (const isolated of [true, false]) {
         });
         const t0 = Date.now();
         await page.getByTestId('run').click();
-        assert.match(await finalStatus(page, 300_000), /^done: 202 shards/);
+        assert.match(await finalStatus(page, 300_000), /^done: 503 shards/);
         const took = Date.now() - t0;
         const gap = await page.evaluate(() => {
           clearInterval(window.ticker);
@@ -147,7 +147,7 @@ for (const isolated of [true, false]) {
         assert.ok(took > 500, `the run took ${took} ms: too short to tell`);
         assert.ok(gap < 250, `the main thread stalled for ${gap.toFixed(0)} ms`);
         const zip = readZip(await downloadZip(page));
-        assert.equal([...zip.keys()].filter((p) => p.startsWith('train/')).length, 200);
+        assert.equal([...zip.keys()].filter((p) => p.startsWith('train/')).length, 500);
         assert.deepEqual(page.problems, []);
         await page.context().close();
       });

@@ -96,7 +96,7 @@ describe('the web app', () => {
     assert.deepEqual([...zip.keys()].sort(), [
       'model_artifacts/impute_dict.json', 'model_artifacts/impute_dict.pkl', 'model_artifacts/imputation_summary.json',
       'validation/part-00000.csv', 'validation/part-00001.csv',
-    ]);
+    ].sort());
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
