@@ -3,6 +3,7 @@
 #   make dist      dist/ (threaded build, needs COOP/COEP) + dist/st/ (single-threaded)
 #   make run       build, then serve dist/ at http://127.0.0.1:8080/ with COOP/COEP
 #   make web-test  browser tests in headless Chromium (tests/browser/)
+#   make screenshot  docs/screenshot.png (after make dist)
 
 WASM_TARGET := wasm32-unknown-unknown
 WEB_HOST ?= 127.0.0.1
@@ -19,7 +20,7 @@ WASM_MT_ENV := $(WASM_CC) CFLAGS_wasm32_unknown_unknown="-matomics -mbulk-memory
 WASM_ST_ENV := $(WASM_CC) CARGO_ENCODED_RUSTFLAGS=
 WASM_ST_DIR := target/wasm-st
 
-.PHONY: dist run web-test
+.PHONY: dist run web-test screenshot
 
 dist:
 	scripts/setup.sh web
@@ -42,3 +43,8 @@ web-test:
 	$(MAKE) dist
 	$(CARGO) build -p shardimpute
 	node --test --test-concurrency=1 tests/browser/
+
+# docs/screenshot.png: the page after a run on the sample dataset
+screenshot:
+	scripts/setup.sh browser
+	node tests/browser/screenshot.mjs docs/screenshot.png
