@@ -6,7 +6,7 @@ CARGO ?= cargo
 # C code (zstd) inside wasm builds needs clang
 WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
 
-.PHONY: test native-test lint wasm-check bench help
+.PHONY: test native-test lint wasm-check api-test bench help
 
 help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
@@ -15,7 +15,7 @@ help:
 	@echo "make bench  benchmarks (CLI vs DuckDB, native vs browser)"
 
 ## every test, as CI runs it
-test: lint native-test wasm-check web-test
+test: lint native-test wasm-check web-test api-test
 
 lint:
 	scripts/setup.sh native
@@ -23,17 +23,23 @@ lint:
 	$(CARGO) clippy -p shardimpute-core -p shardimpute --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p shardimpute-core
 	scripts/setup.sh web
-	$(WASM_CC) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS= \
+	$(WASM_CC) CARGO_ENCODED_RUSTFLAGS= \
 	  $(CARGO) clippy -p shardimpute-wasm --target wasm32-unknown-unknown --target-dir target/wasm-check -- -D warnings
 
 native-test:
 	scripts/setup.sh native
 	$(CARGO) test -p shardimpute-core -p shardimpute
 
+## the JS API in Node, on the single-threaded build (web-test builds dist/)
+api-test:
+	test -f dist/st/shardimpute_wasm.js || $(MAKE) dist
+	$(CARGO) build -p shardimpute
+	node --test tests/api/
+
 ## core must build for wasm32 from the same source
 wasm-check:
 	scripts/setup.sh web
-	$(WASM_CC) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS= \
+	$(WASM_CC) CARGO_ENCODED_RUSTFLAGS= \
 	  $(CARGO) build -p shardimpute-core --target wasm32-unknown-unknown --target-dir target/wasm-check
 
 bench:
