@@ -2,27 +2,28 @@
 """The baseline: DuckDB doing the job of `shardimpute run --job-type training`.
 
 Pass 1: one scan over every train shard: avg() of each numeric column and
-mode() of each string column (all but the label). Pass 2: for every shard of
+mode() of every other column (all but the label). Pass 2: for every shard of
 train/val/test, COPY (SELECT coalesce(col, fill) ...) to the same split and
-file name, in the same format. Fill values go to OUT/impute_dict.json.
+file name, in the same format. Fill values go to
+OUT/model_artifacts/impute_dict.json. DuckDB picks its own thread count.
 
     duckdb_job.py INPUT OUTPUT [--label target]
 """
 import argparse
 import json
-import os
 from pathlib import Path
 
 import duckdb
 
 SPLITS = ["train", "val", "test"]
+NUMERIC = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "DECIMAL")
 
 
-def reader(path: Path) -> str:
-    p = str(path).replace("'", "''")
-    if path.name.endswith(".parquet"):
+def reader(path: str) -> str:
+    p = path.replace("'", "''")
+    if path.endswith(".parquet"):
         return f"read_parquet('{p}')"
-    sep = "\\t" if ".tsv" in path.name else ","
+    sep = "\\t" if ".tsv" in path else ","
     return f"read_csv('{p}', header=true, delim='{sep}')"
 
 
@@ -33,7 +34,7 @@ def quote(name: str) -> str:
 def literal(value) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
-    return repr(value)
+    return repr(value)  # float, int, bool
 
 
 def main() -> None:
@@ -44,37 +45,28 @@ def main() -> None:
     args = ap.parse_args()
     con = duckdb.connect()
 
-    train = sorted((args.input / "train").iterdir())
-    pattern = str(args.input / "train" / ("*" + "".join(train[0].suffixes)))
-    scan = reader(Path(pattern))
-    types = con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
-    numeric = ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "SMALLINT", "TINYINT", "HUGEINT", "DECIMAL")
-    aggs, cols = [], []
-    for name, ctype, *_ in types:
-        if name == args.label:
-            continue
-        if ctype.startswith(numeric):
-            aggs.append(f"avg({quote(name)})")
-        elif ctype == "VARCHAR":
-            aggs.append(f"mode({quote(name)})")
-        else:  # booleans, dates: most frequent
-            aggs.append(f"mode({quote(name)})")
-        cols.append(name)
-    values = con.execute(f"SELECT {', '.join(aggs)} FROM {scan}").fetchone()
-    fills = {c: v for c, v in zip(cols, values) if v is not None}
+    # pass 1: one scan of the whole train split
+    ext = "".join(sorted((args.input / "train").glob("part-*"))[0].suffixes)
+    train = reader(str(args.input / "train" / f"part-*{ext}"))
+    columns = [(n, t) for n, t, *_ in con.execute(f"DESCRIBE SELECT * FROM {train}").fetchall()]
+    imputed = [n for n, _ in columns if n != args.label]
+    aggs = [f"avg({quote(n)})" if t.startswith(NUMERIC) else f"mode({quote(n)})" for n, t in columns if n != args.label]
+    values = con.execute(f"SELECT {', '.join(aggs)} FROM {train}").fetchone()
+    fills = {n: v for n, v in zip(imputed, values) if v is not None}
 
+    # pass 2: every shard of every split, same format and name
+    select = ", ".join(
+        f"coalesce({quote(n)}, {literal(fills[n])}) AS {quote(n)}" if n in fills else quote(n) for n, _ in columns
+    )
     for split in SPLITS:
-        out_dir = args.output / split
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for shard in sorted((args.input / split).iterdir()):
-            select = ", ".join(
-                f"coalesce({quote(n)}, {literal(fills[n])}) AS {quote(n)}" if n in fills else quote(n)
-                for n, *_ in types
-            )
-            dest = str(out_dir / shard.name).replace("'", "''")
+        (args.output / split).mkdir(parents=True, exist_ok=True)
+        for shard in sorted((args.input / split).glob("part-*")):
+            dest = str(args.output / split / shard.name).replace("'", "''")
             fmt = "(FORMAT parquet)" if shard.name.endswith(".parquet") else "(FORMAT csv, HEADER)"
-            con.execute(f"COPY (SELECT {select} FROM {reader(shard)}) TO '{dest}' {fmt}")
-    (args.output / "impute_dict.json").write_text(json.dumps(fills, indent=1, default=str))
+            con.execute(f"COPY (SELECT {select} FROM {reader(str(shard))}) TO '{dest}' {fmt}")
+
+    (args.output / "model_artifacts").mkdir(parents=True, exist_ok=True)
+    (args.output / "model_artifacts" / "impute_dict.json").write_text(json.dumps(fills, indent=1, default=str))
 
 
 if __name__ == "__main__":
