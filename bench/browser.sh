@@ -23,7 +23,7 @@ CLI=target/release/shardimpute
 
 now() { date +%s.%N; }
 
-printf '%-8s %-22s %8s %9s\n' set run "wall s" "MB/s"
+printf '%-8s %-28s %8s %9s\n' set run "wall s" "MB/s"
 for fmt in csv parquet; do
   input="$DATA/$fmt"
   if [ ! -d "$input" ]; then
@@ -31,11 +31,12 @@ for fmt in csv parquet; do
     continue
   fi
   bytes=$(find "$input" -type f -name 'part-*' -printf '%s\n' | awk '{ s += $1 } END { print s }')
-  row() { awk -v f="$fmt" -v r="$1" -v w="$2" -v b="$bytes" 'BEGIN { printf "%-8s %-22s %8.2f %9.1f\n", f, r, w, b / 1e6 / w }'; }
+  row() { awk -v f="$fmt" -v r="$1" -v w="$2" -v b="$bytes" 'BEGIN { printf "%-8s %-28s %8.2f %9.1f\n", f, r, w, b / 1e6 / w }'; }
 
   rm -rf "$OUT/cli"
   t0=$(now)
-  "$CLI" run --job-type training --input "$input" --output "$OUT/cli" --quiet
+  "$CLI" run --job-type training --input "$input" --output "$OUT/cli" --quiet 2>"$OUT/cli.err" \
+    || { cat "$OUT/cli.err" >&2; exit 1; }
   row "native CLI ($(nproc) cores)" "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')"
 
   for mode in threads single; do

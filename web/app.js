@@ -8,7 +8,9 @@ const STRATEGIES = ['mean', 'median', 'mode', 'constant', 'empty'];
 
 // ---------------------------------------------------------------- worker
 
-const worker = new Worker('./worker.js', { type: 'module' });
+// ?threads=N on the page's URL sets the thread pool's size (default: all cores)
+const threadsParam = new URLSearchParams(location.search).get('threads');
+const worker = new Worker(threadsParam ? `./worker.js?threads=${encodeURIComponent(threadsParam)}` : './worker.js', { type: 'module' });
 const pending = new Map();
 let nextId = 1;
 
@@ -54,6 +56,7 @@ const state = {
   ranOnce: false,
   downloadUrl: null,
   pass: null, // { name, start } of the pass in progress
+  lastEvent: 0, // time of the last progress event
   runStart: 0,
 };
 
@@ -519,7 +522,9 @@ async function runPass(type, args) {
 
 function onProgress(p) {
   const now = performance.now();
-  if (!state.pass || state.pass.name !== p.pass) state.pass = { name: p.pass, start: state.pass ? now : state.runStart };
+  // a pass starts when the previous one ended (its last progress event)
+  if (!state.pass || state.pass.name !== p.pass) state.pass = { name: p.pass, start: state.pass ? state.lastEvent : state.runStart };
+  state.lastEvent = now;
   const secs = Math.max((now - state.pass.start) / 1000, 1e-3);
   const rate = p.bytesDone / secs;
   const eta = rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : 0;

@@ -26,7 +26,11 @@ const ready = start();
 async function start() {
   api = THREADED ? await import('./shardimpute_wasm.js') : await import('./st/shardimpute_wasm.js');
   await api.default();
-  if (THREADED) await api.initThreadPool(navigator.hardwareConcurrency || 2);
+  if (THREADED) {
+    // the page may ask for a pool size (?threads=N); default: every core
+    const asked = Number(new URL(self.location.href).searchParams.get('threads'));
+    await api.initThreadPool(asked >= 1 ? Math.floor(asked) : navigator.hardwareConcurrency || 2);
+  }
   removeOldOutputs();
   return { threaded: THREADED, threads: api.threadCount(), defaults: api.defaultSettings() };
 }
