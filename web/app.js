@@ -96,6 +96,7 @@ function wireInputs() {
   drop.addEventListener('drop', async (e) => {
     e.preventDefault();
     drop.classList.remove('over');
+    if (state.busy) return;
     const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
     try {
       const list = await readEntries(entries);
@@ -126,7 +127,7 @@ function wireInputs() {
   $('run').addEventListener('click', run);
   $('refill').addEventListener('click', refill);
   $('cancel').addEventListener('click', () => {
-    call('cancel');
+    call('cancel').catch(() => {});
     setStatus('cancelling after the shards in progress…');
   });
 }
@@ -335,7 +336,7 @@ function renderSettings() {
   for (const [key, [id, kind]] of Object.entries(FORM)) {
     const input = $(id);
     if (kind === 'bool') input.checked = !!s[key];
-    else if (kind === 'list') input.value = (s[key] ?? []).join(',');
+    else if (kind === 'list') input.value = (s[key] ?? []).filter(Boolean).join(',');
     else input.value = s[key] ?? '';
   }
   const known = new Set(state.columns);
@@ -368,13 +369,17 @@ function readSettingsForm(e) {
     else delete state.edits[col];
     t.classList.toggle('edited', col in state.edits);
   } else {
-    for (const [key, [id, kind]] of Object.entries(FORM)) {
-      const input = $(id);
-      if (kind === 'bool') s[key] = input.checked;
-      else if (kind === 'list') s[key] = input.value.split(',').map((x) => x.trim()).filter(Boolean);
-      else if (kind === 'number') s[key] = Number(input.value);
-      else s[key] = input.value;
-    }
+    // one setting of the form: only that one changes
+    const entry = Object.entries(FORM).find(([, [id]]) => id === t.id);
+    if (!entry) return;
+    const [key, [, kind]] = entry;
+    if (kind === 'bool') s[key] = t.checked;
+    else if (kind === 'number') s[key] = Number(t.value);
+    else if (kind === 'list') {
+      const list = t.value.split(',').map((x) => x.trim()).filter(Boolean);
+      // the empty field (always missing) is not shown in the list; keep it
+      s[key] = key === 'naValues' && s.naValues.includes('') ? ['', ...list] : list;
+    } else s[key] = t.value;
     renderSettings();
   }
 }
@@ -402,9 +407,11 @@ function renderColumns() {
   const overrides = new Map(s.columnStrategies ?? []);
   const rows = names.map((name) => {
     const c = byName.get(name);
+    const override = overrides.get(name);
+    const choices = override && !STRATEGIES.includes(override) ? [...STRATEGIES, override] : STRATEGIES;
     const select = el('select', { 'data-strategy': name, 'aria-label': `strategy for ${name}` },
-      el('option', { value: '' }, 'default'), ...STRATEGIES.map((v) => el('option', { value: v }, v)));
-    select.value = overrides.get(name) ?? '';
+      el('option', { value: '' }, 'default'), ...choices.map((v) => el('option', { value: v }, v)));
+    select.value = override ?? '';
     const exclude = el('input', { type: 'checkbox', 'data-exclude': name, 'aria-label': `exclude ${name}` });
     exclude.checked = s.excludeColumns.includes(name);
     const has = state.fillValues && name in state.fillValues;

@@ -20,6 +20,7 @@ let job = null; // the Job of the last run, kept to re-run pass 2
 let carry = []; // artifacts files copied into the zip's model_artifacts/
 let controller = null; // aborts the running pass
 let lastOutput = null; // OPFS name of the last zip
+let busy = false; // a run is going on
 
 const ready = start();
 
@@ -104,13 +105,23 @@ const handlers = {
   },
 };
 
+// requests that change the dataset or run it wait for no run in progress
+const EXCLUSIVE = new Set(['scan', 'sample', 'relist', 'run', 'refill']);
+
 self.onmessage = async ({ data: { id, type, args } }) => {
+  let owner = false; // this request set `busy`
   try {
     const info = await ready;
     if (!handlers[type]) throw new Error(`unknown request ${type}`);
+    if (EXCLUSIVE.has(type)) {
+      if (busy) throw new Error('a run is in progress: cancel it first');
+      busy = owner = true;
+    }
     self.postMessage({ id, result: await handlers[type](args ?? {}, info) });
   } catch (e) {
     self.postMessage({ id, error: errorText(e) });
+  } finally {
+    if (owner) busy = false;
   }
 };
 

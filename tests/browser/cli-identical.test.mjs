@@ -6,7 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { downloadZip, fixture, fixtures, launch, openApp, readZip, runCli, runJob, serveDist } from './helpers.mjs';
+import {
+  downloadZip, finalStatus, fixture, fixtures, launch, openApp, readZip, runCli, runJob, serveDist,
+} from './helpers.mjs';
 
 const ALL = fs.readdirSync(fixtures).filter((n) => fs.existsSync(`${fixtures}/${n}/job_type.txt`)).sort();
 
@@ -38,6 +40,28 @@ for (const isolated of [true, false]) {
         const page = await openApp(browser, server.url);
         assert.match(await runJob(page, c), /^done: /);
         const zip = readZip(await downloadZip(page));
+        assertSameFiles(zip, runCli(c));
+        assert.deepEqual(page.problems, []);
+        await page.context().close();
+      });
+    }
+
+    if (isolated) {
+      test('settings made in the form give the CLI\'s bytes for the same settings', async () => {
+        const c = { ...fixture('csv-defaults'), env: 'DEFAULT_NUMERICAL_STRATEGY=median\nEXCLUDE_COLUMNS=id\nLABEL_FIELD=target\n' };
+        const page = await openApp(browser, server.url);
+        await page.getByTestId('input-folder').setInputFiles(c.input);
+        await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+        await page.getByLabel('Numerical columns').selectOption('median');
+        await page.getByLabel('Excluded columns (comma-separated)').fill('id');
+        await page.getByLabel('Excluded columns (comma-separated)').press('Tab');
+        await page.getByLabel('Label column (never imputed)').fill('target');
+        await page.getByLabel('Label column (never imputed)').press('Tab');
+        await page.getByTestId('run').click();
+        assert.match(await finalStatus(page), /^done: /);
+        const zip = readZip(await downloadZip(page));
+        const summary = JSON.parse(zip.get('model_artifacts/imputation_summary.json').toString());
+        assert.deepEqual(summary.config.excludeColumns, ['id']);
         assertSameFiles(zip, runCli(c));
         assert.deepEqual(page.problems, []);
         await page.context().close();

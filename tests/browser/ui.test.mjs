@@ -164,7 +164,7 @@ describe('the web app', () => {
     const dict = JSON.parse(zip.get('model_artifacts/impute_dict.json').toString());
     assert.ok(!('num_normal' in dict));
     const summary = JSON.parse(zip.get('model_artifacts/imputation_summary.json').toString());
-    assert.deepEqual(summary.config.exclude_columns ?? summary.config.excludeColumns, ['num_normal']);
+    assert.deepEqual(summary.config.excludeColumns, ['num_normal']);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
