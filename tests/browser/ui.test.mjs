@@ -57,6 +57,7 @@ describe('the web app', () => {
     const page = await openApp(browser, server.url);
     assert.match(await runJob(page, fixture('csv-defaults')), /^done: /);
     const before = readZip(await downloadZip(page));
+    const dictBefore = JSON.parse(before.get('model_artifacts/impute_dict.json').toString());
     await page.getByLabel('fill value for num_normal').fill('12345.5');
     await page.getByLabel('fill value for cat_small').fill('EDITED');
     await page.getByTestId('refill').click();
@@ -65,14 +66,16 @@ describe('the web app', () => {
     const dict = JSON.parse(zip.get('model_artifacts/impute_dict.json').toString());
     assert.equal(dict.num_normal, 12345.5);
     assert.equal(dict.cat_small, 'EDITED');
-    const wasMissing = (p, col) => {
-      const t = readCsv(before.get(p).toString());
-      return t.rows.length > 0 && t.header.includes(col);
-    };
-    assert.ok(wasMissing('val/part-00000.csv', 'num_normal'));
+    // every cell of num_normal missing in the input now holds the edited value
+    const input = readCsv(fs.readFileSync(path.join(fixture('csv-defaults').input, 'val/part-00000.csv'), 'utf8'));
     const val = readCsv(zip.get('val/part-00000.csv').toString());
-    const j = val.header.indexOf('num_normal');
-    assert.ok(val.rows.some((r) => r[j] === '12345.5'), 'the edited value fills val/');
+    const j = input.header.indexOf('num_normal');
+    const gaps = input.rows.map((r, i) => [r, i]).filter(([r]) => r[j] === null).map(([, i]) => i);
+    assert.ok(gaps.length > 0);
+    for (const i of gaps) {
+      assert.equal(val.rows[i][j], '12345.5');
+      assert.equal(Number(readCsv(before.get('val/part-00000.csv').toString()).rows[i][j]), dictBefore.num_normal);
+    }
     assert.ok(zip.get('train/part-00000.csv').toString().includes('EDITED'));
     // a number column refuses text
     await page.getByLabel('fill value for num_normal').fill('lots');
@@ -144,6 +147,50 @@ describe('the web app', () => {
     const summary = JSON.parse(zip.get('model_artifacts/imputation_summary.json').toString());
     assert.deepEqual(summary.ignored_files, ['train/notes.txt']);
     assert.ok(!zip.has('train/notes.txt'));
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('a folder dropped on the page is read like a picked one', async () => {
+    const page = await openApp(browser, server.url);
+    // a drop event carrying a directory entry tree built from the sample's files
+    await page.evaluate(async () => {
+      const manifest = await (await fetch('./sample/manifest.json')).json();
+      const root = { name: 'dropped', isFile: false, isDirectory: true, children: new Map() };
+      for (const p of manifest.files) {
+        const parts = p.split('/');
+        let dir = root;
+        for (const d of parts.slice(0, -1)) {
+          if (!dir.children.has(d)) dir.children.set(d, { name: d, isFile: false, isDirectory: true, children: new Map() });
+          dir = dir.children.get(d);
+        }
+        const file = new File([await (await fetch(`./sample/${p}`)).blob()], parts.at(-1));
+        dir.children.set(file.name, { name: file.name, isFile: true, isDirectory: false, file: (ok) => ok(file) });
+      }
+      const withReader = (e) => {
+        if (e.isFile) return e;
+        let done = false;
+        return {
+          ...e,
+          createReader: () => ({
+            readEntries: (ok) => {
+              ok(done ? [] : [...e.children.values()].map(withReader));
+              done = true;
+            },
+          }),
+        };
+      };
+      const entry = withReader(root);
+      const drop = new Event('drop', { bubbles: true, cancelable: true });
+      Object.defineProperty(drop, 'dataTransfer', { value: { items: [{ webkitGetAsEntry: () => entry }] } });
+      document.getElementById('drop').dispatchEvent(drop);
+    });
+    await page.getByTestId('status').filter({ hasText: /^Ready: 6 shards/ }).waitFor();
+    assert.match(await page.locator('#listing').textContent(), /train\/ — 4 shards/);
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: 6 shards, 720 rows/);
+    const zip = readZip(await downloadZip(page));
+    assert.ok(zip.has('val/part-00000.csv'));
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
