@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Runs a command; prints `wall_seconds peak_rss_mb` (RSS of the largest
-process in the command's tree, from the kernel's accounting of children).
+"""Runs a command; prints `wall_seconds peak_rss_mb`: the wall time, and the
+peak resident memory of the largest process in the command's tree (the
+kernel's accounting of waited-for children), in MB of 10^6 bytes.
 
     measure.py -- CMD ARGS...
 """
@@ -15,5 +16,5 @@ done = subprocess.run(cmd, stdout=subprocess.DEVNULL)
 wall = time.perf_counter() - start
 if done.returncode != 0:
     sys.exit(f"measure: {cmd[0]} failed with exit code {done.returncode}")
-rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(f"{wall:.3f} {rss_kb / 1024:.1f}")
+rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+print(f"{wall:.3f} {rss_kib * 1024 / 1e6:.1f}")
