@@ -3,11 +3,11 @@
 // threaded build, and the training cases in the single-threaded one too.
 // Settings from a fixture's env.txt go through the page's env textarea.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
-  downloadZip, finalStatus, fixture, fixtures, launch, openApp, readZip, runCli, runJob, serveDist,
+  downloadZip, finalStatus, fixture, fixtures, readZip, runCli, runJob, useApp,
 } from './helpers.mjs';
 
 const ALL = fs.readdirSync(fixtures).filter((n) => fs.existsSync(`${fixtures}/${n}/job_type.txt`)).sort();
@@ -21,23 +21,14 @@ function assertSameFiles(zip, cli) {
 
 for (const isolated of [true, false]) {
   describe(isolated ? 'threaded build' : 'single-threaded build', () => {
-    let server;
-    let browser;
-    before(async () => {
-      server = await serveDist(isolated);
-      browser = await launch();
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+    const app = useApp(isolated);
 
     const cases = isolated ? ALL : ALL.filter((n) => fixture(n).jobType === 'training');
     for (const name of cases) {
       test(`${name}: byte-identical to the CLI, file by file`, async () => {
         assert.ok(ALL.length >= 4, 'the fixtures are there');
         const c = fixture(name);
-        const page = await openApp(browser, server.url);
+        const page = await app.open();
         assert.match(await runJob(page, c), /^done: /);
         const zip = readZip(await downloadZip(page));
         assertSameFiles(zip, runCli(c));
@@ -49,7 +40,7 @@ for (const isolated of [true, false]) {
     if (isolated) {
       test('settings made in the form give the CLI\'s bytes for the same settings', async () => {
         const c = { ...fixture('csv-defaults'), env: 'DEFAULT_NUMERICAL_STRATEGY=median\nEXCLUDE_COLUMNS=id\nLABEL_FIELD=target\n' };
-        const page = await openApp(browser, server.url);
+        const page = await app.open();
         await page.getByTestId('input-folder').setInputFiles(c.input);
         await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
         await page.getByLabel('Numerical columns').selectOption('median');

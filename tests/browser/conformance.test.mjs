@@ -6,13 +6,13 @@
 //
 //   node --test tests/browser/      (after make dist)
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  assertPicklesEqual, assertTablesMatch, downloadZip, fixture, launch, openApp, readCsv,
-  readParquet, readZip, runCli, runJob, pythonWithPyarrow, serveDist,
+  assertPicklesEqual, assertTablesMatch, downloadZip, fixture, pythonWithPyarrow, readCsv,
+  readParquet, readZip, runCli, runJob, useApp,
 } from './helpers.mjs';
 
 const CASES = ['csv-defaults', 'parquet-defaults', 'csv-inference'];
@@ -85,19 +85,10 @@ function checkExpected(t, c, zip) {
 
 for (const isolated of [true, false]) {
   describe(isolated ? 'served with COOP/COEP (threaded build)' : 'served without COOP/COEP (single-threaded build)', () => {
-    let server;
-    let browser;
-    before(async () => {
-      server = await serveDist(isolated);
-      browser = await launch();
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
-    });
+    const app = useApp(isolated);
 
     test('the page reports its mode', async () => {
-      const page = await openApp(browser, server.url);
+      const page = await app.open();
       const mode = await page.getByTestId('mode').textContent();
       if (isolated) {
         assert.match(mode, /^threads: \d+$/);
@@ -114,7 +105,7 @@ for (const isolated of [true, false]) {
     for (const name of CASES) {
       test(`${name}: the zip matches the expected answers`, async (t) => {
         const c = fixture(name);
-        const page = await openApp(browser, server.url);
+        const page = await app.open();
         const status = await runJob(page, c);
         assert.match(status, /^done: /);
         assert.match(status, /rows in = rows out/);

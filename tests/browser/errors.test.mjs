@@ -3,13 +3,13 @@
 // and cancelling a run. Then: the main thread stays responsive while a
 // larger dataset runs.
 
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  cliPath, downloadZip, finalStatus, fixture, launch, openApp, readZip, runJob, serveDist, tmpdir,
+  cliPath, downloadZip, finalStatus, fixture, readZip, runJob, tmpdir, useApp,
 } from './helpers.mjs';
 
 /** A copy of a fixture's input folder, to break or grow. */
@@ -34,15 +34,8 @@ const cleanup = [];
 
 for (const isolated of [true, false]) {
   describe(isolated ? 'threaded build' : 'single-threaded build', () => {
-    let server;
-    let browser;
-    before(async () => {
-      server = await serveDist(isolated);
-      browser = await launch();
-    });
-    after(async () => {
-      await browser?.close();
-      await server?.close();
+    const app = useApp(isolated);
+    after(() => {
       for (const d of cleanup.splice(0)) fs.rmSync(path.dirname(d), { recursive: true, force: true });
     });
 
@@ -50,7 +43,7 @@ for (const isolated of [true, false]) {
       const input = copyInput('csv-defaults');
       cleanup.push(input);
       fs.appendFileSync(path.join(input, 'val/part-00001.csv'), 'only,three,fields\n');
-      const page = await openApp(browser, server.url);
+      const page = await app.open();
       const status = await runJob(page, { input, jobType: 'training' });
       assert.match(status, /^error: /);
       assert.match(status, /val\/part-00001\.csv/);
@@ -69,7 +62,7 @@ for (const isolated of [true, false]) {
       const input = copyInput('parquet-defaults');
       cleanup.push(input);
       fs.writeFileSync(path.join(input, 'train/part-00002.parquet'), 'this is not parquet');
-      const page = await openApp(browser, server.url);
+      const page = await app.open();
       const status = await runJob(page, { input, jobType: 'training' });
       assert.match(status, /^error: .*train\/part-00002\.parquet/);
       assert.equal(await page.getByTestId('download').isVisible(), false);
@@ -79,7 +72,7 @@ for (const isolated of [true, false]) {
 
     test('a validation job without saved fill values, and an unsafe pickle, are clear errors', async () => {
       const c = fixture('csv-inference');
-      const page = await openApp(browser, server.url);
+      const page = await app.open();
       let status = await runJob(page, { input: c.input, jobType: 'validation' });
       assert.match(status, /^error: .*needs saved fill values/);
       // pickle of os.system('true'): a global and a reduce; never executed
@@ -103,7 +96,7 @@ for (const isolated of [true, false]) {
     test('cancel stops a run between shards; the next run completes', async () => {
       const input = bigInput(500);
       cleanup.push(input);
-      const page = await openApp(browser, server.url);
+      const page = await app.open();
       await page.getByTestId('input-folder').setInputFiles(input);
       await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
       await page.getByTestId('run').click();
@@ -123,7 +116,7 @@ for (const isolated of [true, false]) {
       test('the main thread never blocks while a run goes on', async () => {
         const input = bigInput(500);
         cleanup.push(input);
-        const page = await openApp(browser, server.url);
+        const page = await app.open();
         await page.getByTestId('input-folder').setInputFiles(input);
         await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
         // the longest gap between 20 ms timer ticks during the run

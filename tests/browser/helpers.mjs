@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { serve } from '../../web/serve.mjs';
 
@@ -41,6 +42,27 @@ export function serveDist(isolate) {
  * A page on the served app with console errors and uncaught exceptions
  * collected in `page.problems` (tests assert it stays empty).
  */
+/**
+ * Serves dist/ (with COOP/COEP when `isolate`) and starts Chromium for the
+ * tests of the enclosing `describe`; `app.open()` gives a fresh page.
+ */
+export function useApp(isolate) {
+  const app = {
+    server: null,
+    browser: null,
+    open: () => openApp(app.browser, app.server.url),
+  };
+  before(async () => {
+    app.server = await serveDist(isolate);
+    app.browser = await launch();
+  });
+  after(async () => {
+    await app.browser?.close();
+    await app.server?.close();
+  });
+  return app;
+}
+
 export async function openApp(browser, url) {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();

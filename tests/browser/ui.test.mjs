@@ -3,12 +3,12 @@
 // picked directly, model_artifacts/ inside the dataset folder, and files
 // flagged as ignored.
 
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  downloadZip, finalStatus, fixture, launch, openApp, readCsv, readZip, runJob, serveDist, tmpdir,
+  downloadZip, finalStatus, fixture, readCsv, readZip, runJob, tmpdir, useApp,
 } from './helpers.mjs';
 
 const temps = [];
@@ -19,20 +19,13 @@ function tmp() {
 }
 
 describe('the web app', () => {
-  let server;
-  let browser;
-  before(async () => {
-    server = await serveDist(true);
-    browser = await launch();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
+  const app = useApp(true);
+  after(() => {
     for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
   });
 
   test('the sample dataset runs end to end; the table and chart show pass 1', async () => {
-    const page = await openApp(browser, server.url);
+    const page = await app.open();
     await page.getByTestId('sample').click();
     const status = await finalStatus(page);
     assert.match(status, /^done: 6 shards, 720 rows \(rows in = rows out\)/);
@@ -54,7 +47,7 @@ describe('the web app', () => {
   });
 
   test('edited fill values are used by a re-run of pass 2; a bad one is refused', async () => {
-    const page = await openApp(browser, server.url);
+    const page = await app.open();
     assert.match(await runJob(page, fixture('csv-defaults')), /^done: /);
     const before = readZip(await downloadZip(page));
     const dictBefore = JSON.parse(before.get('model_artifacts/impute_dict.json').toString());
@@ -87,7 +80,7 @@ describe('the web app', () => {
 
   test('a split folder picked directly is read as that split; the job type follows', async () => {
     const c = fixture('csv-inference');
-    const page = await openApp(browser, server.url);
+    const page = await app.open();
     await page.getByTestId('input-folder').setInputFiles(path.join(c.input, 'validation'));
     await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
     assert.equal(await page.getByTestId('job-type').inputValue(), 'validation');
@@ -111,7 +104,7 @@ describe('the web app', () => {
     fs.mkdirSync(path.join(ds, 'model_artifacts'));
     fs.copyFileSync(c.artifacts, path.join(ds, 'model_artifacts/impute_dict.pkl'));
     fs.writeFileSync(path.join(ds, 'model_artifacts/scaler_params.json'), '{"mean": 1.5}\n');
-    const page = await openApp(browser, server.url);
+    const page = await app.open();
     // the job type follows the layout: validation/ only
     await page.getByTestId('input-folder').setInputFiles(ds);
     await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
@@ -132,7 +125,7 @@ describe('the web app', () => {
     fs.cpSync(fixture('csv-defaults').input, ds, { recursive: true });
     fs.writeFileSync(path.join(ds, 'train/notes.txt'), 'hello');
     fs.writeFileSync(path.join(ds, 'README.md'), '# data');
-    const page = await openApp(browser, server.url);
+    const page = await app.open();
     await page.getByTestId('input-folder').setInputFiles(ds);
     await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
     const listing = page.locator('#listing');
@@ -152,7 +145,7 @@ describe('the web app', () => {
   });
 
   test('a folder dropped on the page is read like a picked one', async () => {
-    const page = await openApp(browser, server.url);
+    const page = await app.open();
     // a drop event carrying a directory entry tree built from the sample's files
     await page.evaluate(async () => {
       const manifest = await (await fetch('./sample/manifest.json')).json();
@@ -196,7 +189,7 @@ describe('the web app', () => {
   });
 
   test('settings from the table: an excluded column and a per-column strategy', async () => {
-    const page = await openApp(browser, server.url);
+    const page = await app.open();
     await page.getByTestId('input-folder').setInputFiles(fixture('csv-defaults').input);
     await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
     await page.getByLabel('exclude num_normal').check();

@@ -317,12 +317,12 @@ impl Drop for Busy {
     }
 }
 
-/// Shards handed to the passes a batch at a time: enough to keep every
-/// thread busy, few enough to bound memory.
+/// Shards handed to the passes a batch at a time: two per thread, so
+/// threads stay busy while shard sizes differ; few enough to bound memory.
 fn batch_size() -> usize {
     match rayon::current_num_threads() {
         1 => 1,
-        n => n + 1,
+        n => 2 * n,
     }
 }
 
