@@ -6,11 +6,14 @@ mode() of every other column (all but the label). Pass 2: for every shard of
 train/val/test, COPY (SELECT coalesce(col, fill) ...) to the same split and
 file name, in the same format. Fill values go to
 OUT/model_artifacts/impute_dict.json. DuckDB picks its own thread count.
+With --jobs N, N shards are copied at a time (one cursor each); the
+default, 1, runs the COPYs one after another.
 
-    duckdb_job.py INPUT OUTPUT [--label target]
+    duckdb_job.py INPUT OUTPUT [--label target] [--jobs N]
 """
 import argparse
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -42,6 +45,7 @@ def main() -> None:
     ap.add_argument("input", type=Path)
     ap.add_argument("output", type=Path)
     ap.add_argument("--label", default="target")
+    ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args()
     con = duckdb.connect()
 
@@ -58,12 +62,19 @@ def main() -> None:
     select = ", ".join(
         f"coalesce({quote(n)}, {literal(fills[n])}) AS {quote(n)}" if n in fills else quote(n) for n, _ in columns
     )
+    copies = []
     for split in SPLITS:
         (args.output / split).mkdir(parents=True, exist_ok=True)
         for shard in sorted((args.input / split).glob("part-*")):
             dest = str(args.output / split / shard.name).replace("'", "''")
             fmt = "(FORMAT parquet)" if shard.name.endswith(".parquet") else "(FORMAT csv, HEADER)"
-            con.execute(f"COPY (SELECT {select} FROM {reader(str(shard))}) TO '{dest}' {fmt}")
+            copies.append(f"COPY (SELECT {select} FROM {reader(str(shard))}) TO '{dest}' {fmt}")
+    if args.jobs == 1:
+        for sql in copies:
+            con.execute(sql)
+    else:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(lambda sql: con.cursor().execute(sql), copies))
 
     (args.output / "model_artifacts").mkdir(parents=True, exist_ok=True)
     (args.output / "model_artifacts" / "impute_dict.json").write_text(json.dumps(fills, indent=1, default=str))

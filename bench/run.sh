@@ -8,6 +8,7 @@
 #   BENCH_ROWS=2000 bench/run.sh      # a quick run (its own data folder)
 #   BENCH_REPEAT=3 bench/run.sh       # best of 3 per contender
 #   BENCH_BROWSER=0 bench/run.sh      # skip bench/browser.sh
+#   BENCH_DUCKDB_JOBS=2 bench/run.sh  # DuckDB copies 2 shards at a time
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ ROWS=${BENCH_ROWS:-20000}
 TRAIN=${BENCH_TRAIN_SHARDS:-30}
 EVAL=${BENCH_EVAL_SHARDS:-5}
 REPEAT=${BENCH_REPEAT:-1}
+DUCKDB_JOBS=${BENCH_DUCKDB_JOBS:-1}
 SEED=3
 # the full-size set lives in bench-data/, other sizes in their own folder
 if [ "$ROWS/$TRAIN/$EVAL" = 20000/30/5 ]; then
@@ -78,7 +80,7 @@ for fmt in csv parquet; do
   best "$CLI" run --job-type training --input "$input" --output "$OUT/run" --quiet
   check_outputs shardimpute "$shards"
   cli_wall=$WALL cli_rss=$RSS
-  best "$PY" bench/duckdb_job.py "$input" "$OUT/run"
+  best "$PY" bench/duckdb_job.py "$input" "$OUT/run" --jobs "$DUCKDB_JOBS"
   check_outputs DuckDB "$shards"
   duck_wall=$WALL duck_rss=$RSS
 
@@ -87,13 +89,13 @@ for fmt in csv parquet; do
       'BEGIN { printf "%-8s %-12s %8.2f %9.1f %12.0f %12s\n", f, t, w, b / 1e6 / w, r, x }'
   }
   rows+=("$(row shardimpute "$cli_wall" "$cli_rss" "")")
-  rows+=("$(row duckdb "$duck_wall" "$duck_rss" "$(awk -v d="$duck_wall" -v c="$cli_wall" 'BEGIN { printf "%.1fx", d / c }')")")
+  rows+=("$(row duckdb "$duck_wall" "$duck_rss" "$(awk -v d="$duck_wall" -v c="$cli_wall" 'BEGIN { printf "%.2fx", d / c }')")")
 
   target=$([ "$fmt" = csv ] && echo 10 || echo 3)
   checks+=("$(awk -v f="$fmt" -v c="$cli_wall" -v d="$duck_wall" -v r="$cli_rss" -v t="$target" \
     -v mb="$bytes" -v n="$shards" 'BEGIN {
       x = d / c
-      printf "%-8s %2d shards %6.1f MB: CLI %5.1fx faster than DuckDB (target %2dx: %-6s)  CLI peak RSS %4.0f MB (target < 300 MB: %s)",
+      printf "%-8s %2d shards %6.1f MB: CLI %5.2fx faster than DuckDB (target %2dx: %-6s)  CLI peak RSS %4.0f MB (target < 300 MB: %s)",
         f, n, mb / 1e6, x, t, (x >= t ? "met" : "MISSED"), r, (r < 300 ? "met" : "MISSED") }')")
 done
 
@@ -101,7 +103,7 @@ printf '%-8s %-12s %8s %9s %12s %12s\n' set tool "wall s" "MB/s" "peak RSS MB" "
 printf '%s\n' "${rows[@]}"
 echo
 printf '%s\n' "${checks[@]}"
-echo "($(nproc) cores; best of $REPEAT; MB = 1e6 bytes of input shard files, all splits;" \
+echo "($(nproc) cores; best of $REPEAT; DuckDB copies $DUCKDB_JOBS shard(s) at a time; MB = 1e6 bytes of input shard files, all splits;" \
   "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- core cli Cargo.lock 2>/dev/null || echo ', core/cli modified'))"
 
 if [ "${BENCH_BROWSER:-1}" != 0 ] && [ -x bench/browser.sh ]; then
