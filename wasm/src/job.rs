@@ -356,28 +356,69 @@ impl Sink for Outputs {
     }
 }
 
-async fn read_batch(
-    shards: &[Shard],
-    files: &HashMap<String, Blob>,
-    options: &Options,
-) -> Result<Batch, JsValue> {
-    let mut map = HashMap::new();
-    for shard in shards {
-        options.check_cancel()?;
-        let path = shard.path();
-        let blob = files
-            .get(&path)
-            .ok_or_else(|| JsError::new(&format!("{path}: file not given")))?;
-        let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| {
-            let why = e
-                .dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-                .unwrap_or_else(|| format!("{e:?}"));
-            JsError::new(&format!("{path}: cannot read the file: {why}"))
-        })?;
-        map.insert(path, Uint8Array::new(&buffer).to_vec());
+/// The shards of a pass, a batch at a time, each batch's files read while
+/// the batch before it is processed (the browser reads Blobs on its own
+/// threads): at most two batches of shard bytes in memory.
+struct ReadAhead<'a> {
+    chunks: std::slice::Chunks<'a, Shard>,
+    files: &'a HashMap<String, Blob>,
+    ahead: Option<(&'a [Shard], Vec<Read>)>,
+}
+
+/// A file being read: its path and the promise of its bytes.
+type Read = (String, Promise);
+
+impl<'a> ReadAhead<'a> {
+    fn new(shards: &'a [Shard], files: &'a HashMap<String, Blob>) -> Result<Self, JsValue> {
+        let mut r = ReadAhead {
+            chunks: shards.chunks(batch_size()),
+            files,
+            ahead: None,
+        };
+        r.start_next()?;
+        Ok(r)
     }
-    Ok(Batch(Mutex::new(map)))
+
+    fn start_next(&mut self) -> Result<(), JsValue> {
+        self.ahead = match self.chunks.next() {
+            None => None,
+            Some(chunk) => {
+                let mut reads = Vec::with_capacity(chunk.len());
+                for shard in chunk {
+                    let path = shard.path();
+                    let blob = self
+                        .files
+                        .get(&path)
+                        .ok_or_else(|| JsError::new(&format!("{path}: file not given")))?;
+                    reads.push((path, blob.array_buffer()));
+                }
+                Some((chunk, reads))
+            }
+        };
+        Ok(())
+    }
+
+    /// The next batch and its bytes; starts reading the one after it.
+    async fn next(&mut self, options: &Options) -> Result<Option<(&'a [Shard], Batch)>, JsValue> {
+        let Some((chunk, reads)) = self.ahead.take() else {
+            return Ok(None);
+        };
+        let mut map = HashMap::new();
+        for (path, read) in reads {
+            options.check_cancel()?;
+            let buffer = JsFuture::from(read).await.map_err(|e| {
+                let why = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_else(|| format!("{e:?}"));
+                JsError::new(&format!("{path}: cannot read the file: {why}"))
+            })?;
+            map.insert(path, Uint8Array::new(&buffer).to_vec());
+        }
+        self.start_next()?;
+        options.check_cancel()?;
+        Ok(Some((chunk, Batch(Mutex::new(map)))))
+    }
 }
 
 /// The shards, blobs and settings a pass needs, taken out of the state so
@@ -439,9 +480,8 @@ async fn fit(state: &Rc<RefCell<State>>, options: &Options) -> Result<JsValue, J
     let (shards, files, config) = snapshot(state, Pass::Fit);
     let mut tally = Tally::new(Pass::Fit, &shards);
     let mut stats = TrainStats::default();
-    for chunk in shards.chunks(batch_size()) {
-        let batch = read_batch(chunk, &files, options).await?;
-        options.check_cancel()?;
+    let mut batches = ReadAhead::new(&shards, &files)?;
+    while let Some((chunk, batch)) = batches.next(options).await? {
         let part = engine::fit(chunk, &batch, &config, Control::default()).map_err(error)?;
         let rows = part.rows;
         stats = stats.merge(part).map_err(error)?;
@@ -471,9 +511,8 @@ async fn fill(state: &Rc<RefCell<State>>, options: &Options) -> Result<JsValue, 
     let (shards, files, config) = snapshot(state, Pass::Fill);
     let mut tally = Tally::new(Pass::Fill, &shards);
     let mut reports = Vec::with_capacity(shards.len());
-    for chunk in shards.chunks(batch_size()) {
-        let batch = read_batch(chunk, &files, options).await?;
-        options.check_cancel()?;
+    let mut batches = ReadAhead::new(&shards, &files)?;
+    while let Some((chunk, batch)) = batches.next(options).await? {
         let outputs = Outputs::default();
         let done = engine::fill(chunk, &batch, &outputs, &dict, &config, Control::default())
             .map_err(error)?;
