@@ -237,12 +237,12 @@ async function fillToZip() {
       signal: controller.signal,
     });
     for (const a of carry) {
-      out.write(zip.add(`model_artifacts/${a.name}`, new Uint8Array(await a.file.arrayBuffer())));
+      await out.write(zip.add(`model_artifacts/${a.name}`, new Uint8Array(await a.file.arrayBuffer())));
     }
     for (const [name, bytes] of Object.entries(job.artifacts())) {
-      out.write(zip.add(`model_artifacts/${name}`, bytes));
+      await out.write(zip.add(`model_artifacts/${name}`, bytes));
     }
-    out.write(zip.finish());
+    await out.write(zip.finish());
     const file = await out.close();
     return { file, inMemory: out.inMemory, summary, plan: job.plan, fillValues: job.fillValues };
   } catch (e) {
@@ -254,53 +254,86 @@ async function fillToZip() {
 }
 
 /**
- * Where the zip goes: a new OPFS file written through a sync access handle
- * (so a multi-GB zip never sits in memory), or, where OPFS is missing, a
- * Blob in memory. The previous run's zip is deleted first.
+ * Where the zip goes: a new OPFS file written by the writer worker
+ * (web/writer.js) through a sync access handle, so a multi-GB zip never
+ * sits in memory and writing overlaps with the next shards; or, where OPFS
+ * is missing, a Blob in memory. The previous run's zip is deleted first.
+ * `write` returns a promise while too many chunks wait to be written, so
+ * memory stays bounded when storage is slower than the passes.
  */
 async function openOutput() {
-  let root;
-  let handle;
-  let fileHandle;
   const name = `${OUTPUT_PREFIX}${Date.now()}.zip`;
+  let writer;
   try {
-    root = await navigator.storage.getDirectory();
+    const root = await navigator.storage.getDirectory();
     if (lastOutput) await root.removeEntry(lastOutput).catch(() => {});
     lastOutput = null;
-    fileHandle = await root.getFileHandle(name, { create: true });
-    handle = await fileHandle.createSyncAccessHandle();
+    writer = new Worker(new URL('./writer.js', import.meta.url), { type: 'module' });
+    await request(writer, { type: 'open', name }, 'opened');
   } catch {
+    writer?.terminate();
     return memoryOutput(name);
   }
   lastOutput = name;
-  let at = 0;
+  const MAX_PENDING = 4;
+  let pending = 0;
+  let failed = null;
+  let wake = null;
+  writer.onmessage = ({ data }) => {
+    if (data.type === 'written') pending--;
+    else if (data.type === 'error') failed = data.error;
+    if (wake && (pending <= MAX_PENDING || failed)) {
+      wake();
+      wake = null;
+    }
+  };
+  const check = () => {
+    if (failed) throw new Error(failed);
+  };
   return {
     inMemory: false,
     write(bytes) {
-      let n;
-      try {
-        n = handle.write(bytes, { at });
-      } catch (e) {
-        throw new Error(`cannot write the output zip to browser storage (${errorText(e)}): is the disk full?`);
-      }
-      if (n !== bytes.length) throw new Error('browser storage is full: the output zip does not fit');
-      at += n;
+      check();
+      // zip chunks own their buffer (wasm-bindgen copies them out), so it moves
+      writer.postMessage({ type: 'write', bytes }, [bytes.buffer]);
+      pending++;
+      if (pending <= MAX_PENDING) return undefined;
+      return new Promise((resolve) => {
+        wake = resolve;
+      }).then(check);
     },
     async close() {
-      handle.flush();
-      handle.close();
-      return fileHandle.getFile();
+      check();
+      const { file } = await request(writer, { type: 'close' }, 'closed');
+      writer.terminate();
+      return file;
     },
     async discard() {
-      try {
-        handle.close();
-      } catch {
-        // already closed
-      }
-      await root.removeEntry(name).catch(() => {});
+      await request(writer, { type: 'discard' }, 'discarded').catch(() => {});
+      writer.terminate();
       if (lastOutput === name) lastOutput = null;
     },
   };
+}
+
+/** Sends `message` to the writer; resolves with its `want` reply (in order after earlier writes). */
+function request(writer, message, want) {
+  return new Promise((resolve, reject) => {
+    const previous = writer.onmessage;
+    writer.onmessage = (event) => {
+      const { data } = event;
+      if (data.type === want) {
+        writer.onmessage = previous;
+        resolve(data);
+      } else if (data.type === 'error') {
+        writer.onmessage = previous;
+        reject(new Error(data.error));
+      } else {
+        previous?.(event);
+      }
+    };
+    writer.postMessage(message);
+  });
 }
 
 function memoryOutput(name) {
