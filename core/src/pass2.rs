@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, Scalar, StringArray};
+use arrow_buffer::BooleanBuffer;
 use arrow_schema::{DataType, Field as ArrowField, FieldRef};
 use bytes::Bytes;
 use serde::Serialize;
@@ -315,20 +316,25 @@ fn plan_column(index: usize, column: &str, t: &DataType, v: &FillValue) -> Resul
 
 /// A mask of the missing cells: nulls, and NaN in float columns.
 fn missing_mask(a: &ArrayRef) -> Result<BooleanArray> {
-    let nan = match a.data_type() {
+    let len = a.len();
+    let nulls = match a.nulls() {
+        Some(valid) => !valid.inner(),
+        None => BooleanBuffer::new_unset(len),
+    };
+    let mask = match a.data_type() {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             let f = cast(a, &DataType::Float64)?;
-            let f = f
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .map(|f| f.values().clone());
-            f
+            match f.as_any().downcast_ref::<Float64Array>() {
+                Some(f) => {
+                    let v = f.values();
+                    &nulls | &BooleanBuffer::collect_bool(len, |i| v[i].is_nan())
+                }
+                None => nulls,
+            }
         }
-        _ => None,
+        _ => nulls,
     };
-    Ok((0..a.len())
-        .map(|i| Some(a.is_null(i) || nan.as_ref().is_some_and(|v| v[i].is_nan())))
-        .collect())
+    Ok(BooleanArray::new(mask, None))
 }
 
 fn fill_array(col: &ArrayRef, f: &ColumnFill) -> Result<(ArrayRef, u64)> {
