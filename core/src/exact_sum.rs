@@ -179,8 +179,6 @@ impl ExactSum {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::process::{Command, Stdio};
 
     fn sum(xs: &[f64]) -> f64 {
         let mut s = ExactSum::default();
@@ -273,21 +271,7 @@ mod tests {
             \x20   except OverflowError:\n\
             \x20       r = float('inf') if sum(x > 0 for x in xs) else float('-inf')\n\
             \x20   print(struct.pack('>d', r).hex())\n";
-        let mut child = Command::new("python3")
-            .args(["-c", script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = crate::pyfloat::tests::python(script, &input);
         let mut checked = 0;
         for (c, line) in cases.iter().zip(text.lines()) {
             let want = f64::from_bits(u64::from_str_radix(line.trim(), 16).unwrap());

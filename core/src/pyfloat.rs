@@ -92,12 +92,13 @@ pub fn parse_python_float(s: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use std::io::Write;
-    use std::process::{Command, Stdio};
 
-    fn python(script: &str, input: &str) -> String {
+    /// Runs a Python script on `input` (stdin); its stdout.
+    pub(crate) fn python(script: &str, input: &str) -> String {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
         let mut child = Command::new("python3")
             .args(["-c", script])
             .stdin(Stdio::piped())
