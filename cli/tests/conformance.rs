@@ -74,22 +74,14 @@ fn check_case(case: &Path, input: &Path, threads: &str, what: &str) {
     let env = read_env(&case.join("env.txt"));
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let mut args = vec![
-        "run",
-        "--job-type",
-        &job,
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--threads",
-        threads,
-        "--quiet",
-    ];
+    let mut args = run_args(&job, input, &out);
+    args.extend(["--threads", threads, "--quiet"].map(String::from));
     let artifacts_in = case.join("artifacts_in");
-    let artifacts_in_s = artifacts_in.to_string_lossy().to_string();
     if artifacts_in.is_dir() {
-        args.extend(["--artifacts-in", &artifacts_in_s]);
+        args.extend([
+            "--artifacts-in".into(),
+            artifacts_in.to_string_lossy().into_owned(),
+        ]);
     }
     run_ok(&args, &env);
     let artifacts = out.join("model_artifacts");

@@ -59,15 +59,7 @@ fn parquet_bytes() -> Vec<u8> {
 fn training_fails(d: &tempfile::TempDir, needles: &[&str]) -> String {
     let input = d.path().join("in");
     let out = d.path().join("out");
-    let err = run_err(&[
-        "run",
-        "--job-type",
-        "training",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let err = run_err(&run_args("training", &input, &out));
     for n in needles {
         assert!(err.contains(n), "error should mention `{n}`: {err}");
     }
@@ -101,19 +93,9 @@ fn good_dataset_runs() {
     // the baseline the other tests break
     let d = dataset(&good_splits());
     let out = d.path().join("out");
-    run_ok(
-        &[
-            "run",
-            "--job-type",
-            "training",
-            "--input",
-            d.path().join("in").to_str().unwrap(),
-            "--output",
-            out.to_str().unwrap(),
-            "--quiet",
-        ],
-        &[],
-    );
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.push("--quiet".into());
+    run_ok(&args, &[]);
     let text = std::fs::read_to_string(out.join("train/part-00000.csv")).unwrap();
     assert_eq!(text, "id,target,x,c\n0,1,1.5,a\n1,0,2.0,b\n2,1,2.5,a\n");
 }
@@ -271,15 +253,7 @@ fn validation_fails(artifacts: Option<&[(&str, Vec<u8>)]>, needles: &[&str]) {
     let input = d.path().join("in");
     let out = d.path().join("out");
     let art = d.path().join("art");
-    let mut args = vec![
-        "run".to_string(),
-        "--job-type".into(),
-        "validation".into(),
-        "--input".into(),
-        input.to_string_lossy().into(),
-        "--output".into(),
-        out.to_string_lossy().into(),
-    ];
+    let mut args = run_args("validation", &input, &out);
     if let Some(files) = artifacts {
         std::fs::create_dir_all(&art).unwrap();
         for (name, bytes) in files {
@@ -287,7 +261,6 @@ fn validation_fails(artifacts: Option<&[(&str, Vec<u8>)]>, needles: &[&str]) {
         }
         args.extend(["--artifacts-in".into(), art.to_string_lossy().into()]);
     }
-    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let err = run_err(&args);
     for n in needles {
         assert!(err.contains(n), "error should mention `{n}`: {err}");

@@ -43,17 +43,9 @@ fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn train(input: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut args = vec![
-        "run",
-        "--job-type",
-        "training",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
+    let mut args = run_args("training", input, out);
+    args.push("--quiet".into());
+    args.extend(extra.iter().map(|a| a.to_string()));
     run_ok(&args, &[])
 }
 
@@ -66,18 +58,8 @@ fn outputs_identical_on_1_and_4_threads() {
         let mut outs = Vec::new();
         for threads in ["1", "4"] {
             let out = tmp.path().join(threads);
-            let args = [
-                "run",
-                "--job-type",
-                "training",
-                "--input",
-                input.to_str().unwrap(),
-                "--output",
-                out.to_str().unwrap(),
-                "--threads",
-                threads,
-                "--quiet",
-            ];
+            let mut args = run_args("training", &input, &out);
+            args.extend(["--threads", threads, "--quiet"].map(String::from));
             run_ok(&args, &env);
             outs.push(files(&out));
         }
@@ -298,19 +280,9 @@ fn json_dict_accumulator_and_rename_dots() {
     write(&art, "model_params.json", b"{\"lr\": 0.1}");
     write(&art, "imputation_summary.json", b"old");
     let out = tmp.path().join("out");
-    let args = [
-        "run",
-        "--job-type",
-        "testing",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        out.to_str().unwrap(),
-        "--artifacts-in",
-        art.to_str().unwrap(),
-        "--rename-dots",
-        "--quiet",
-    ];
+    let mut args = run_args("testing", &input, &out);
+    args.extend(["--artifacts-in".into(), art.to_string_lossy().into_owned()]);
+    args.extend(["--rename-dots", "--quiet"].map(String::from));
     run_ok(&args, &[]);
     assert_eq!(
         std::fs::read_to_string(out.join("testing/part-00000.csv")).unwrap(),

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -23,8 +24,23 @@ pub fn fixtures_dir() -> PathBuf {
     d
 }
 
+/// The arguments of `shardimpute run --job-type JOB --input IN --output OUT`;
+/// push more flags onto it.
+pub fn run_args(job: &str, input: &Path, output: &Path) -> Vec<String> {
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    vec![
+        "run".into(),
+        "--job-type".into(),
+        job.into(),
+        "--input".into(),
+        path(input),
+        "--output".into(),
+        path(output),
+    ]
+}
+
 /// Runs the built `shardimpute` with these arguments and environment.
-pub fn shardimpute(args: &[&str], env: &[(String, String)]) -> Output {
+pub fn shardimpute<S: AsRef<OsStr>>(args: &[S], env: &[(String, String)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardimpute"));
     cmd.args(args);
     // a clean environment for settings: only what the test gives
@@ -44,7 +60,7 @@ pub fn shardimpute(args: &[&str], env: &[(String, String)]) -> Output {
 }
 
 /// Runs and asserts success, returning stdout.
-pub fn run_ok(args: &[&str], env: &[(String, String)]) -> String {
+pub fn run_ok<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S], env: &[(String, String)]) -> String {
     let out = shardimpute(args, env);
     assert!(
         out.status.success(),
@@ -55,7 +71,7 @@ pub fn run_ok(args: &[&str], env: &[(String, String)]) -> String {
 }
 
 /// Runs and asserts failure with exit code 1, returning stderr.
-pub fn run_err(args: &[&str]) -> String {
+pub fn run_err<S: AsRef<OsStr>>(args: &[S]) -> String {
     let out = shardimpute(args, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
