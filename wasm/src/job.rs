@@ -183,13 +183,7 @@ impl Job {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PassOptions | undefined")] options: JsValue,
     ) -> Promise {
-        let state = self.state.clone();
-        let options = Options::from_js(&options);
-        future_to_promise(async move {
-            let _busy = Busy::start(&state)?;
-            let result = fit(&state, &options).await;
-            result
-        })
+        future_to_promise(fit(self.state.clone(), Options::from_js(&options)))
     }
 
     /// The plan of the last pass 1 (as `fit` resolved to), or `null`.
@@ -259,13 +253,7 @@ impl Job {
         &self,
         #[wasm_bindgen(unchecked_param_type = "FillOptions | undefined")] options: JsValue,
     ) -> Promise {
-        let state = self.state.clone();
-        let options = Options::from_js(&options);
-        future_to_promise(async move {
-            let _busy = Busy::start(&state)?;
-            let result = fill(&state, &options).await;
-            result
-        })
+        future_to_promise(fill(self.state.clone(), Options::from_js(&options)))
     }
 
     /// The artifacts, the same bytes the CLI writes: `{ 'impute_dict.pkl',
@@ -473,7 +461,9 @@ impl Tally {
     }
 }
 
-async fn fit(state: &Rc<RefCell<State>>, options: &Options) -> Result<JsValue, JsValue> {
+async fn fit(state: Rc<RefCell<State>>, options: Options) -> Result<JsValue, JsValue> {
+    let _busy = Busy::start(&state)?;
+    let (state, options) = (&state, &options);
     if state.borrow().job != JobType::Training {
         return Err(JsError::new("pass 1 runs only in a training job").into());
     }
@@ -497,7 +487,9 @@ async fn fit(state: &Rc<RefCell<State>>, options: &Options) -> Result<JsValue, J
     Ok(out)
 }
 
-async fn fill(state: &Rc<RefCell<State>>, options: &Options) -> Result<JsValue, JsValue> {
+async fn fill(state: Rc<RefCell<State>>, options: Options) -> Result<JsValue, JsValue> {
+    let _busy = Busy::start(&state)?;
+    let (state, options) = (&state, &options);
     let dict = state.borrow().dict.clone().ok_or_else(|| {
         let job = state.borrow().job;
         JsError::new(&match job {
