@@ -114,18 +114,20 @@ impl Dataset {
     }
 }
 
-/// Whether a file name is a shard of `split`: `part-<digits>...<ext>` or
-/// `<split>_processed_data.<ext>`.
-fn is_shard_name(split: &str, name: &str) -> bool {
-    if name.starts_with('.') || ShardKind::from_file_name(name).is_none() {
-        return false;
+/// The kind of a shard of `split` (`part-<digits>...<ext>` or
+/// `<split>_processed_data.<ext>`), or `None` for any other file name.
+fn shard_kind(split: &str, name: &str) -> Option<ShardKind> {
+    if name.starts_with('.') || name.contains('/') {
+        return None;
     }
-    if let Some(rest) = name.strip_prefix("part-") {
-        return rest.bytes().next().is_some_and(|b| b.is_ascii_digit());
-    }
-    name.strip_prefix(split)
-        .and_then(|r| r.strip_prefix("_processed_data."))
-        .is_some()
+    let named = match name.strip_prefix("part-") {
+        Some(rest) => rest.bytes().next().is_some_and(|b| b.is_ascii_digit()),
+        None => name
+            .strip_prefix(split)
+            .and_then(|r| r.strip_prefix("_processed_data."))
+            .is_some(),
+    };
+    named.then(|| ShardKind::from_file_name(name)).flatten()
 }
 
 /// Builds the dataset of `splits` from files given as (relative path, size).
@@ -150,11 +152,10 @@ where
         let Some(split) = splits.iter().find(|s| s.as_str() == dir) else {
             continue;
         };
-        if name.contains('/') || !is_shard_name(split, name) {
+        let Some(kind) = shard_kind(split, name) else {
             ignored.push(path.to_string());
             continue;
-        }
-        let kind = ShardKind::from_file_name(name).ok_or_else(|| Error::layout("unreachable"))?;
+        };
         found.entry(split.as_str()).or_default().push(Shard {
             split: split.clone(),
             name: name.to_string(),
