@@ -1,12 +1,11 @@
-//! The command line: subcommands, flags, and how flags become a [`Config`].
-//!
-//! Every setting can come from the reference's environment variable or from
-//! a flag; flags win. The mapping from flag to setting lives only here.
+//! The command line: subcommands and flags. Every setting's flag comes from
+//! core's settings table (`SETTINGS`), so its name, help and environment
+//! variable are written once.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-use shardimpute_core::{Config, JobType};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use shardimpute_core::{split_list, FlagKind, Settings, SETTINGS};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -56,13 +55,18 @@ pub struct RunArgs {
     /// Where imputed shards go, as OUTPUT/<split>/<same file name>.
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
-    /// Saved artifacts (impute_dict.pkl or .json); every file here is also
-    /// copied to the output artifacts. Required for non-training jobs.
+    /// Saved artifacts: every file here is copied to the output artifacts;
+    /// non-training jobs read their fill values from impute_dict.pkl (else
+    /// impute_dict.json) here.
     #[arg(long, value_name = "DIR")]
     pub artifacts_in: Option<PathBuf>,
     /// Where the artifacts go [default: OUTPUT/model_artifacts].
     #[arg(long, value_name = "DIR")]
     pub artifacts_out: Option<PathBuf>,
+    /// Splits to fill, comma-separated [default: train,val,test for
+    /// training, else the job's split].
+    #[arg(long, value_name = "LIST")]
+    pub splits: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -90,144 +94,119 @@ pub struct FillArgs {
     /// The fill values: an impute_dict.pkl or impute_dict.json file.
     #[arg(long, value_name = "FILE", conflicts_with = "artifacts_in")]
     pub impute_dict: Option<PathBuf>,
-    /// A folder holding impute_dict.pkl (or .json).
+    /// A folder holding impute_dict.pkl (or .json); its other files are
+    /// copied to the output artifacts.
     #[arg(long, value_name = "DIR")]
     pub artifacts_in: Option<PathBuf>,
+    /// Splits to fill, comma-separated [default: every sub-folder].
+    #[arg(long, value_name = "LIST")]
+    pub splits: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
 
-/// Settings shared by every subcommand. Each overrides its environment variable.
+/// Options shared by every subcommand.
 #[derive(Args, Debug, Default)]
 pub struct Common {
-    /// Splits to fill, comma-separated [default: train,val,test for training,
-    /// else the job's split].
-    #[arg(long, value_name = "LIST")]
-    pub splits: Option<String>,
     /// Worker threads [default: all cores; RAYON_NUM_THREADS is honoured].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// No progress bar and no summary line.
     #[arg(long, short)]
     pub quiet: bool,
-    /// The label column, never imputed [env: LABEL_FIELD; default: target].
-    #[arg(long, value_name = "NAME")]
-    pub label_field: Option<String>,
-    /// Columns never imputed, comma-separated [env: EXCLUDE_COLUMNS].
-    #[arg(long, value_name = "LIST")]
-    pub exclude_columns: Option<String>,
-    /// mean, median or constant [env: DEFAULT_NUMERICAL_STRATEGY; default: mean].
-    #[arg(long, value_name = "S")]
-    pub default_numerical_strategy: Option<String>,
-    /// mode or constant [env: DEFAULT_CATEGORICAL_STRATEGY; default: mode].
-    #[arg(long, value_name = "S")]
-    pub default_categorical_strategy: Option<String>,
-    /// mode, constant or empty [env: DEFAULT_TEXT_STRATEGY; default: mode].
-    #[arg(long, value_name = "S")]
-    pub default_text_strategy: Option<String>,
-    /// [env: NUMERICAL_CONSTANT_VALUE; default: 0]
-    #[arg(long, value_name = "X")]
-    pub numerical_constant_value: Option<String>,
-    /// [env: CATEGORICAL_CONSTANT_VALUE; default: Unknown]
-    #[arg(long, value_name = "TEXT")]
-    pub categorical_constant_value: Option<String>,
-    /// [env: TEXT_CONSTANT_VALUE; default: Unknown]
-    #[arg(long, value_name = "TEXT")]
-    pub text_constant_value: Option<String>,
-    /// true or false [env: AUTO_DETECT_CATEGORICAL; default: true].
-    #[arg(long, value_name = "BOOL")]
-    pub auto_detect_categorical: Option<String>,
-    /// [env: CATEGORICAL_UNIQUE_RATIO_THRESHOLD; default: 0.1]
-    #[arg(long, value_name = "X")]
-    pub categorical_unique_ratio_threshold: Option<String>,
-    /// true or false [env: VALIDATE_FILL_VALUES; default: true].
-    #[arg(long, value_name = "BOOL")]
-    pub validate_fill_values: Option<String>,
-    /// COLUMN=STRATEGY, repeatable [env: COLUMN_STRATEGY_<column>].
-    #[arg(long, value_name = "COL=S")]
-    pub column_strategy: Vec<String>,
-    /// Field texts read as missing, comma-separated, replacing pandas'
-    /// default list (the empty field is always missing) [env: NA_VALUES].
-    #[arg(long, value_name = "LIST")]
-    pub na_values: Option<String>,
-    /// Write `__DOT__` in column names as `.` (the reference's streaming output).
-    #[arg(long)]
-    pub rename_dots: bool,
+    #[command(flatten)]
+    pub settings: SettingFlags,
 }
 
 impl Common {
     /// The run's settings: environment variables, then flags on top.
-    pub fn config<I>(&self, env: I) -> anyhow::Result<Config>
+    pub fn settings<I>(&self, env: I) -> shardimpute_core::Result<Settings>
     where
         I: IntoIterator<Item = (String, String)>,
     {
-        let mut c = Config::from_env_vars(env)?;
-        let flags = [
-            ("LABEL_FIELD", &self.label_field),
-            ("EXCLUDE_COLUMNS", &self.exclude_columns),
-            (
-                "DEFAULT_NUMERICAL_STRATEGY",
-                &self.default_numerical_strategy,
-            ),
-            (
-                "DEFAULT_CATEGORICAL_STRATEGY",
-                &self.default_categorical_strategy,
-            ),
-            ("DEFAULT_TEXT_STRATEGY", &self.default_text_strategy),
-            ("NUMERICAL_CONSTANT_VALUE", &self.numerical_constant_value),
-            (
-                "CATEGORICAL_CONSTANT_VALUE",
-                &self.categorical_constant_value,
-            ),
-            ("TEXT_CONSTANT_VALUE", &self.text_constant_value),
-            ("AUTO_DETECT_CATEGORICAL", &self.auto_detect_categorical),
-            (
-                "CATEGORICAL_UNIQUE_RATIO_THRESHOLD",
-                &self.categorical_unique_ratio_threshold,
-            ),
-            ("VALIDATE_FILL_VALUES", &self.validate_fill_values),
-            ("NA_VALUES", &self.na_values),
-        ];
-        for (key, value) in flags {
-            if let Some(v) = value {
-                c.set(key, v)?;
-            }
+        let mut s = Settings::from_env_vars(env)?;
+        for (setting, value) in &self.settings.0 {
+            s.set_flag(setting, value)?;
         }
-        for cs in &self.column_strategy {
-            let (col, s) = cs.split_once('=').ok_or_else(|| {
-                anyhow::anyhow!("--column-strategy {cs}: expected COLUMN=STRATEGY")
-            })?;
-            c.set(&format!("COLUMN_STRATEGY_{col}"), s)?;
-        }
-        if self.rename_dots {
-            c.rename_dots = true;
-        }
-        c.validate()?;
-        Ok(c)
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+/// The setting flags given, in table order: one flag per entry of
+/// `SETTINGS`, its help naming its environment variable.
+#[derive(Debug, Default, Clone)]
+pub struct SettingFlags(pub Vec<(&'static shardimpute_core::Setting, String)>);
+
+impl FromArgMatches for SettingFlags {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut out = SettingFlags::default();
+        out.update_from_arg_matches(m)?;
+        Ok(out)
     }
 
-    /// The splits to fill for `job`.
-    pub fn splits(&self, job: JobType) -> Vec<String> {
-        match &self.splits {
-            Some(s) => shardimpute_core::config::split_list(s),
-            None => job.default_splits(),
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        for s in SETTINGS {
+            match s.kind {
+                FlagKind::Switch => {
+                    if m.get_flag(s.flag) {
+                        self.0.push((s, "true".into()));
+                    }
+                }
+                _ => {
+                    for v in m.get_many::<String>(s.flag).into_iter().flatten() {
+                        self.0.push((s, v.clone()));
+                    }
+                }
+            }
         }
+        Ok(())
     }
+}
+
+impl Args for SettingFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for s in SETTINGS {
+            let env = match s.kind {
+                FlagKind::PerColumn => format!("{}<column>", s.env),
+                _ => s.env.to_string(),
+            };
+            let arg = Arg::new(s.flag)
+                .long(s.flag)
+                .help(format!("{} [env: {env}]", s.help))
+                .help_heading("Settings");
+            cmd = cmd.arg(match s.kind {
+                FlagKind::Switch => arg.action(ArgAction::SetTrue),
+                FlagKind::PerColumn => arg.value_name(s.value_name).action(ArgAction::Append),
+                FlagKind::Value => arg.value_name(s.value_name).action(ArgAction::Set),
+            });
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The splits named by `--splits`.
+pub fn splits(list: &Option<String>) -> Option<Vec<String>> {
+    list.as_deref().map(split_list)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use shardimpute_core::Strategy;
 
     #[test]
     fn clap_definition_is_valid() {
         Cli::command().debug_assert();
     }
 
-    #[test]
-    fn flags_override_env() {
-        let cli = Cli::try_parse_from([
+    fn run_common(args: &[&str]) -> Common {
+        let mut all = vec![
             "shardimpute",
             "run",
             "--job-type",
@@ -236,43 +215,61 @@ mod tests {
             "in",
             "--output",
             "out",
+        ];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Run(run) => run.common,
+            other => panic!("expected run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_override_env() {
+        let common = run_common(&[
             "--label-field",
             "y",
             "--column-strategy",
             "Price=median",
             "--na-values",
             "NULL",
-        ])
-        .unwrap();
-        let Command::Run(run) = cli.command else {
-            panic!("expected run")
-        };
+            "--rename-dots",
+        ]);
         let env = vec![
             ("LABEL_FIELD".to_string(), "target2".to_string()),
             ("DEFAULT_TEXT_STRATEGY".to_string(), "empty".to_string()),
         ];
-        let c = run.common.config(env).unwrap();
-        assert_eq!(c.label_field, "y");
-        assert_eq!(c.default_text_strategy, "empty");
-        assert_eq!(c.column_strategy("Price"), Some("median"));
-        assert_eq!(c.na_values, vec!["NULL"]);
-        assert_eq!(
-            run.common.splits(JobType::Training),
-            vec!["train", "val", "test"]
-        );
+        let s = common.settings(env).unwrap();
+        assert_eq!(s.label_field, "y");
+        assert_eq!(s.default_text_strategy, Strategy::Empty);
+        assert_eq!(s.column_strategy("Price"), Some(Strategy::Median));
+        assert_eq!(s.na_values, vec!["NULL"]);
+        assert!(s.rename_dots);
+    }
+
+    #[test]
+    fn every_setting_has_a_flag() {
+        let cmd = Cli::command();
+        let run = cmd.find_subcommand("run").unwrap();
+        for s in SETTINGS {
+            assert!(
+                run.get_arguments().any(|a| a.get_long() == Some(s.flag)),
+                "--{} missing",
+                s.flag
+            );
+        }
     }
 
     #[test]
     fn bad_flag_values_are_errors() {
-        let common = Common {
-            auto_detect_categorical: Some("perhaps".into()),
-            ..Common::default()
-        };
-        assert!(common.config(Vec::new()).is_err());
-        let common = Common {
-            column_strategy: vec!["nostrategy".into()],
-            ..Common::default()
-        };
-        assert!(common.config(Vec::new()).is_err());
+        let common = run_common(&["--auto-detect-categorical", "perhaps"]);
+        assert!(common.settings(Vec::new()).is_err());
+        let common = run_common(&["--column-strategy", "nostrategy"]);
+        assert!(common.settings(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn fit_takes_no_splits() {
+        let r = Cli::try_parse_from(["shardimpute", "fit", "--input", "in", "--splits", "val"]);
+        assert!(r.is_err());
     }
 }

@@ -1,21 +1,21 @@
-//! Files on disk: listing a dataset folder, reading shards, and writing
-//! output so that nothing looks complete before it is.
+//! Files on disk: listing a dataset folder, reading shards and artifacts,
+//! and writing output so that nothing looks complete before it is.
 //!
-//! Output shards are written under a temporary name and renamed only when
-//! every shard of the run succeeded; on failure the temporary files are
-//! removed, so a failed run never leaves a complete-looking output folder.
+//! Output files are written under fresh temporary names (created
+//! exclusively, unpredictable, so never through a planted symlink) and
+//! renamed only when the whole run succeeded; on failure they are removed.
 
 use std::fs;
+use std::hash::BuildHasher;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use shardimpute_core::{Error, Result, Shard, Sink, Source};
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
-    shardimpute_core::Error::new(shardimpute_core::ErrorKind::Io(format!(
-        "cannot {what}: {e}"
-    )))
-    .in_file(path.display().to_string())
+    Error::io(path.display().to_string(), what, &e)
 }
 
 /// Every file one or two levels below `root`, as (`split/name`, size).
@@ -44,6 +44,38 @@ pub fn list_dataset(root: &Path) -> Result<Vec<(String, u64)>> {
     Ok(out)
 }
 
+/// The names of the sub-folders of `root` that can be splits.
+pub fn split_folders(root: &Path) -> Result<Vec<String>> {
+    let mut dirs: Vec<String> = list_dataset(root)?
+        .iter()
+        .filter_map(|(p, _)| p.split_once('/').map(|(d, _)| d.to_string()))
+        .filter(|d| !d.starts_with('.') && d != "model_artifacts")
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    Ok(dirs)
+}
+
+/// Every plain file of an artifacts folder, as (name, bytes).
+pub fn read_artifacts(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| io_err(dir, "read the artifacts folder", e))? {
+        let entry = entry.map_err(|e| io_err(dir, "read the artifacts folder", e))?;
+        let p = entry.path();
+        if p.is_file() {
+            let bytes = fs::read(&p).map_err(|e| io_err(&p, "read", e))?;
+            out.push((entry.file_name().to_string_lossy().into_owned(), bytes));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads one file whole.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| io_err(path, "read", e))
+}
+
 /// Reads shards from a dataset folder.
 pub struct DirSource {
     /// The dataset folder.
@@ -52,13 +84,37 @@ pub struct DirSource {
 
 impl Source for DirSource {
     fn read(&self, shard: &Shard) -> Result<Vec<u8>> {
-        let p = self.root.join(&shard.split).join(&shard.name);
-        fs::read(&p).map_err(|e| io_err(&p, "read", e))
+        read_file(&self.root.join(&shard.split).join(&shard.name))
     }
 }
 
-/// Writes output shards under temporary names; [`DirSink::commit`] renames
-/// them, [`DirSink::abort`] removes them.
+/// A fresh temporary path beside `fin`, created exclusively and written.
+fn write_temp(fin: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = fin.parent().unwrap_or(Path::new("."));
+    let name = fin
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let salt = std::collections::hash_map::RandomState::new()
+        .hash_one((std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let tmp = dir.join(format!(".{name}.{salt:016x}.partial"));
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| io_err(&tmp, "create", e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_data())
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io_err(&tmp, "write", e)
+        })?;
+    Ok(tmp)
+}
+
+/// Writes files under temporary names; [`DirSink::commit`] renames them,
+/// [`DirSink::abort`] removes them.
 pub struct DirSink {
     root: PathBuf,
     written: Mutex<Vec<(PathBuf, PathBuf)>>,
@@ -80,7 +136,21 @@ impl DirSink {
         }
     }
 
-    /// Gives every output shard its real name.
+    /// Writes `bytes` to `root/rel` (under a temporary name until commit).
+    pub fn put(&self, rel: &Path, bytes: &[u8]) -> Result<()> {
+        let fin = self.root.join(rel);
+        if let Some(dir) = fin.parent() {
+            fs::create_dir_all(dir).map_err(|e| io_err(dir, "create", e))?;
+        }
+        let tmp = write_temp(&fin, bytes)?;
+        match self.written.lock() {
+            Ok(mut w) => w.push((tmp, fin)),
+            Err(p) => p.into_inner().push((tmp, fin)),
+        }
+        Ok(())
+    }
+
+    /// Gives every file its real name.
     pub fn commit(&self) -> Result<()> {
         for (tmp, fin) in self.take() {
             fs::rename(&tmp, &fin).map_err(|e| io_err(&fin, "rename into place", e))?;
@@ -88,7 +158,7 @@ impl DirSink {
         Ok(())
     }
 
-    /// Removes every output shard written so far.
+    /// Removes every file written so far.
     pub fn abort(&self) {
         for (tmp, _) in self.take() {
             let _ = fs::remove_file(tmp);
@@ -98,43 +168,6 @@ impl DirSink {
 
 impl Sink for DirSink {
     fn write(&self, shard: &Shard, bytes: Vec<u8>) -> Result<()> {
-        let dir = self.root.join(&shard.split);
-        fs::create_dir_all(&dir).map_err(|e| io_err(&dir, "create", e))?;
-        let fin = dir.join(&shard.name);
-        let tmp = dir.join(format!(".{}.partial", shard.name));
-        // record before writing, so abort() also removes a half-written file
-        match self.written.lock() {
-            Ok(mut w) => w.push((tmp.clone(), fin)),
-            Err(p) => p.into_inner().push((tmp.clone(), fin)),
-        }
-        fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, "write", e))
+        self.put(&Path::new(&shard.split).join(&shard.name), &bytes)
     }
-}
-
-/// Writes a file atomically (temporary name, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| io_err(dir, "create", e))?;
-    }
-    let tmp = path.with_extension("partial");
-    fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, "write", e))?;
-    fs::rename(&tmp, path).map_err(|e| io_err(path, "rename into place", e))
-}
-
-/// Copies every plain file of `from` into `to` (the parameter accumulator).
-pub fn copy_artifacts(from: &Path, to: &Path) -> Result<usize> {
-    fs::create_dir_all(to).map_err(|e| io_err(to, "create", e))?;
-    let mut n = 0;
-    for entry in fs::read_dir(from).map_err(|e| io_err(from, "read the artifacts folder", e))? {
-        let entry = entry.map_err(|e| io_err(from, "read the artifacts folder", e))?;
-        let p = entry.path();
-        if p.is_file() {
-            let dest = to.join(entry.file_name());
-            if dest != p {
-                fs::copy(&p, &dest).map_err(|e| io_err(&p, "copy", e))?;
-            }
-            n += 1;
-        }
-    }
-    Ok(n)
 }

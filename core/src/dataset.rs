@@ -11,56 +11,67 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-/// A shard's file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// Comma-separated values.
-    Csv,
-    /// Tab-separated values.
-    Tsv,
-    /// Apache Parquet (any codec).
+/// A shard's file format, with its compression: CSV and TSV may be gzip
+/// files, Parquet compresses inside the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShardFormat {
+    /// Comma-separated values (`.csv`, `.csv.gz`).
+    Csv {
+        /// Whether the file is gzip-compressed.
+        gzip: bool,
+    },
+    /// Tab-separated values (`.tsv`, `.tsv.gz`).
+    Tsv {
+        /// Whether the file is gzip-compressed.
+        gzip: bool,
+    },
+    /// Apache Parquet, any codec (`.parquet`, `.pq`).
     Parquet,
 }
 
-/// How a shard is stored: format, and gzip for CSV/TSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct ShardKind {
-    /// The format.
-    pub format: Format,
-    /// Whether the file is gzip-compressed (`.csv.gz`, `.tsv.gz`).
-    pub gzip: bool,
-}
-
-impl ShardKind {
-    /// The kind a file name's extension says, if it is a shard format.
-    pub fn from_file_name(name: &str) -> Option<ShardKind> {
+impl ShardFormat {
+    /// The format a file name's extension says, if it is a shard format.
+    pub fn from_file_name(name: &str) -> Option<ShardFormat> {
         let lower = name.to_ascii_lowercase();
-        let kind = |format, gzip| Some(ShardKind { format, gzip });
-        if lower.ends_with(".parquet") || lower.ends_with(".pq") {
-            kind(Format::Parquet, false)
-        } else if lower.ends_with(".csv.gz") {
-            kind(Format::Csv, true)
-        } else if lower.ends_with(".tsv.gz") {
-            kind(Format::Tsv, true)
-        } else if lower.ends_with(".csv") {
-            kind(Format::Csv, false)
-        } else if lower.ends_with(".tsv") {
-            kind(Format::Tsv, false)
+        let ends = |ext: &str| lower.ends_with(ext);
+        Some(if ends(".parquet") || ends(".pq") {
+            ShardFormat::Parquet
+        } else if ends(".csv.gz") {
+            ShardFormat::Csv { gzip: true }
+        } else if ends(".tsv.gz") {
+            ShardFormat::Tsv { gzip: true }
+        } else if ends(".csv") {
+            ShardFormat::Csv { gzip: false }
+        } else if ends(".tsv") {
+            ShardFormat::Tsv { gzip: false }
         } else {
-            None
-        }
+            return None;
+        })
+    }
+
+    /// Whether the file is gzip-compressed.
+    pub fn gzip(self) -> bool {
+        matches!(
+            self,
+            ShardFormat::Csv { gzip: true } | ShardFormat::Tsv { gzip: true }
+        )
     }
 
     /// A short label: `csv`, `csv.gz`, `tsv`, `tsv.gz`, `parquet`.
     pub fn label(self) -> &'static str {
-        match (self.format, self.gzip) {
-            (Format::Csv, false) => "csv",
-            (Format::Csv, true) => "csv.gz",
-            (Format::Tsv, false) => "tsv",
-            (Format::Tsv, true) => "tsv.gz",
-            (Format::Parquet, _) => "parquet",
+        match self {
+            ShardFormat::Csv { gzip: false } => "csv",
+            ShardFormat::Csv { gzip: true } => "csv.gz",
+            ShardFormat::Tsv { gzip: false } => "tsv",
+            ShardFormat::Tsv { gzip: true } => "tsv.gz",
+            ShardFormat::Parquet => "parquet",
         }
+    }
+}
+
+impl Serialize for ShardFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
     }
 }
 
@@ -72,7 +83,7 @@ pub struct Shard {
     /// The file name (`part-00042.csv`), kept for the output.
     pub name: String,
     /// Format and compression.
-    pub kind: ShardKind,
+    pub format: ShardFormat,
     /// Size in bytes, where known (0 otherwise).
     pub size: u64,
 }
@@ -114,9 +125,9 @@ impl Dataset {
     }
 }
 
-/// The kind of a shard of `split` (`part-<digits>...<ext>` or
+/// The format of a shard of `split` (`part-<digits>...<ext>` or
 /// `<split>_processed_data.<ext>`), or `None` for any other file name.
-fn shard_kind(split: &str, name: &str) -> Option<ShardKind> {
+fn shard_format(split: &str, name: &str) -> Option<ShardFormat> {
     if name.starts_with('.') || name.contains('/') {
         return None;
     }
@@ -127,7 +138,7 @@ fn shard_kind(split: &str, name: &str) -> Option<ShardKind> {
             .and_then(|r| r.strip_prefix("_processed_data."))
             .is_some(),
     };
-    named.then(|| ShardKind::from_file_name(name)).flatten()
+    named.then(|| ShardFormat::from_file_name(name)).flatten()
 }
 
 /// Builds the dataset of `splits` from files given as (relative path, size).
@@ -152,14 +163,14 @@ where
         let Some(split) = splits.iter().find(|s| s.as_str() == dir) else {
             continue;
         };
-        let Some(kind) = shard_kind(split, name) else {
+        let Some(format) = shard_format(split, name) else {
             ignored.push(path.to_string());
             continue;
         };
         found.entry(split.as_str()).or_default().push(Shard {
             split: split.clone(),
             name: name.to_string(),
-            kind,
+            format,
             size,
         });
     }
@@ -223,7 +234,7 @@ mod tests {
                 "test/part-00000-abc.snappy.parquet"
             ]
         );
-        assert!(ds.split("train").unwrap().shards[1].kind.gzip);
+        assert!(ds.split("train").unwrap().shards[1].format.gzip());
         assert_eq!(ds.ignored, ["train/_SUCCESS"]);
     }
 

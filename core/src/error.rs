@@ -37,11 +37,42 @@ pub enum ErrorKind {
     /// An `impute_dict.pkl` / `.json` is missing, malformed or unsafe.
     Artifact(String),
     /// A setting is invalid.
-    Config(String),
+    Settings(String),
+    /// A fill value cannot be used (not finite, or not for this column).
+    FillValue(String),
     /// A shard's output does not have as many rows as its input.
     RowCount(String),
+    /// A step was asked for out of order (fill before fit, a second pass
+    /// while one runs).
+    State(String),
+    /// A bug: a worker thread panicked.
+    Internal(String),
     /// The run was cancelled.
     Cancelled,
+}
+
+impl ErrorKind {
+    /// A short, stable name for the kind (`err.kind` in JavaScript):
+    /// `io`, `layout`, `csv`, `parquet`, `gzip`, `schema`, `artifact`,
+    /// `settings`, `fill_value`, `row_count`, `state`, `internal`,
+    /// `cancelled`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::Io(_) => "io",
+            ErrorKind::Layout(_) => "layout",
+            ErrorKind::Csv(_) => "csv",
+            ErrorKind::Parquet(_) => "parquet",
+            ErrorKind::Gzip(_) => "gzip",
+            ErrorKind::Schema(_) => "schema",
+            ErrorKind::Artifact(_) => "artifact",
+            ErrorKind::Settings(_) => "settings",
+            ErrorKind::FillValue(_) => "fill_value",
+            ErrorKind::RowCount(_) => "row_count",
+            ErrorKind::State(_) => "state",
+            ErrorKind::Internal(_) => "internal",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
 }
 
 impl Error {
@@ -103,8 +134,25 @@ impl Error {
     pub(crate) fn artifact(msg: impl Into<String>) -> Error {
         Error::new(ErrorKind::Artifact(msg.into()))
     }
-    pub(crate) fn config(msg: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Config(msg.into()))
+    pub(crate) fn settings(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Settings(msg.into()))
+    }
+    pub(crate) fn fill_value(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::FillValue(msg.into()))
+    }
+    pub(crate) fn state(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::State(msg.into()))
+    }
+    pub(crate) fn internal(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Internal(msg.into()))
+    }
+    /// An I/O failure on `path` while doing `what`.
+    pub fn io(path: impl Into<String>, what: &str, e: &std::io::Error) -> Error {
+        Error::new(ErrorKind::Io(format!("cannot {what}: {e}"))).in_file(path)
+    }
+    /// The run was cancelled.
+    pub fn cancelled() -> Error {
+        Error::new(ErrorKind::Cancelled)
     }
 }
 
@@ -124,8 +172,11 @@ impl fmt::Display for Error {
             ErrorKind::Gzip(m) => write!(f, "invalid gzip: {m}"),
             ErrorKind::Schema(m) => write!(f, "schema mismatch: {m}"),
             ErrorKind::Artifact(m) => write!(f, "{m}"),
-            ErrorKind::Config(m) => write!(f, "invalid setting: {m}"),
+            ErrorKind::Settings(m) => write!(f, "invalid setting: {m}"),
+            ErrorKind::FillValue(m) => write!(f, "{m}"),
             ErrorKind::RowCount(m) => write!(f, "row count check failed: {m}"),
+            ErrorKind::State(m) => write!(f, "{m}"),
+            ErrorKind::Internal(m) => write!(f, "internal error: {m}"),
             ErrorKind::Cancelled => write!(f, "cancelled"),
         }
     }

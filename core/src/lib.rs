@@ -1,42 +1,46 @@
 //! shardimpute's engine: exact, lossless two-pass imputation of missing
 //! values over sharded CSV/TSV/Parquet datasets.
 //!
-//! * [`dataset::discover`] finds the splits and shards.
-//! * Pass 1 ([`engine::fit`]) folds every training shard into mergeable
-//!   [`stats::TrainStats`]; [`plan::plan`] turns them into fill values.
-//! * Pass 2 ([`engine::fill`]) fills each shard and writes it back in its
-//!   own format.
-//! * [`artifacts`] writes `impute_dict.pkl`, `impute_dict.json` and
-//!   `imputation_summary.json`.
+//! Every front end (the CLI, the wasm package, ...) drives one [`Job`]:
 //!
-//! Nothing here knows about files on disk or the browser: shards come from a
-//! [`source::Source`] and go to a [`source::Sink`].
+//! ```no_run
+//! # use shardimpute_core::*;
+//! # fn files() -> Vec<(&'static str, u64)> { vec![] }
+//! # struct Disk; impl Source for Disk { fn read(&self, _: &Shard) -> Result<Vec<u8>> { Ok(vec![]) } }
+//! # impl Sink for Disk { fn write(&self, _: &Shard, _: Vec<u8>) -> Result<()> { Ok(()) } }
+//! let settings = Settings::from_env_vars(std::env::vars())?;
+//! let mut job = Job::new(JobKind::Run(JobType::Training), settings, files(), None)?;
+//! job.run(&Disk, &Disk, Control::default())?;
+//! for (name, bytes) in job.artifacts("2026-01-01T00:00:00Z")? { /* save */ }
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! Shards come from a [`Source`] and go to a [`Sink`]; nothing here knows
+//! about files on disk or the browser. Inside: `formats` (CSV/TSV, gzip,
+//! Parquet: reading, pass 1 fold, pass 2 fill), `stats` (mergeable pass 1
+//! state), `plan` (types, strategies, fill values), `pandas` (pandas'
+//! semantics), `artifacts` (pickle, JSON, summary, reports).
 
-pub mod artifacts;
-pub mod config;
-pub mod counts;
-pub mod csv;
-pub mod dataset;
-pub mod engine;
-pub mod error;
-pub mod exact_sum;
-pub mod missing;
-pub mod pandas_num;
-pub mod parquet_io;
-pub mod pass1;
-pub mod pass2;
-pub mod pickle;
-pub mod plan;
-pub mod pyfloat;
-pub mod source;
-pub mod stats;
+mod artifacts;
+mod dataset;
+mod error;
+mod formats;
+mod io;
+mod job;
+mod pandas;
+mod plan;
+mod settings;
+mod stats;
 pub mod zip;
 
-pub use config::{Config, JobType, Strategy};
-pub use dataset::{discover, Dataset, Format, Shard, ShardKind, Split};
-pub use engine::{fill, fit, run_job, Control, JobOutput, Pass, Progress};
+pub use artifacts::{dict_file, utc_timestamp, ARTIFACT_NAMES, JSON_NAME, PICKLE_NAME};
+pub use dataset::{Dataset, Shard, ShardFormat, Split};
 pub use error::{Error, ErrorKind, Result};
-pub use pass2::ShardReport;
+pub use formats::{columns, write_csv_field, ShardReport, COLUMNS_PROBE_BYTES};
+pub use io::{MemorySink, MemorySource, Sink, Source};
+pub use job::{Control, Job, JobKind, Pass, Progress};
 pub use plan::{ColumnPlan, ColumnType, FillDict, FillPlan, FillValue};
-pub use source::{Sink, Source};
-pub use stats::TrainStats;
+pub use settings::{
+    setting_of_env, split_list, FlagKind, JobType, Setting, Settings, Strategy, SETTINGS,
+};
+pub use stats::{Merge, TrainStats};

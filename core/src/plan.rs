@@ -6,9 +6,9 @@
 
 use serde::Serialize;
 
-use crate::config::{Config, Strategy};
-use crate::error::Result;
-use crate::pyfloat;
+use crate::error::{Error, Result};
+use crate::pandas::{self, NaMatcher};
+use crate::settings::{Settings, Strategy};
 use crate::stats::{ColumnStats, Evidence, TrainStats};
 
 /// A column's type, decided over the whole training split.
@@ -73,7 +73,7 @@ impl FillValue {
     /// The text written into a CSV/TSV field (Python's `str()` of the value).
     pub fn to_text(&self) -> String {
         match self {
-            FillValue::Number(x) => pyfloat::repr(*x),
+            FillValue::Number(x) => pandas::repr(*x),
             FillValue::Int(i) => i.to_string(),
             FillValue::Text(s) => s.clone(),
             FillValue::Bool(b) => if *b { "True" } else { "False" }.to_string(),
@@ -86,52 +86,77 @@ impl FillValue {
             FillValue::Number(x) => Some(*x),
             FillValue::Int(i) => Some(*i as f64),
             FillValue::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-            FillValue::Text(s) => pyfloat::parse_python_float(s),
+            FillValue::Text(s) => pandas::parse_python_float(s),
+        }
+    }
+
+    /// `text` read as a value of the same kind as `self` (the edit rule):
+    /// a number for numbers (Python's `float()`), `True`/`False` for
+    /// booleans, any text for text. `None` when it does not fit.
+    pub fn parse_like(&self, text: &str) -> Option<FillValue> {
+        match self {
+            FillValue::Number(_) | FillValue::Int(_) => {
+                let x = pandas::parse_python_float(text.trim())?;
+                Some(match self {
+                    FillValue::Int(_) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
+                        FillValue::Int(x as i64)
+                    }
+                    _ => FillValue::Number(x),
+                })
+            }
+            FillValue::Bool(_) => pandas::parse_bool(text.trim().as_bytes()).map(FillValue::Bool),
+            FillValue::Text(_) => Some(FillValue::Text(text.to_string())),
+        }
+    }
+
+    /// An error unless the value is a finite number or a text.
+    pub fn check_finite(&self, column: &str, cause: &str) -> Result<()> {
+        match self {
+            FillValue::Number(x) if !x.is_finite() => Err(Error::fill_value(format!(
+                "column `{column}`: the fill value is {} ({cause}); a fill value must be a finite \
+                 number or a text: set COLUMN_STRATEGY_{column}=median or a constant",
+                pandas::repr(*x)
+            ))),
+            _ => Ok(()),
         }
     }
 }
 
 /// The strategy a column of type `ctype` gets, and a warning when the
-/// configured name is unknown or does not apply to the type.
+/// configured one does not apply to the type.
 pub fn strategy_for(
-    config: &Config,
+    settings: &Settings,
     column: &str,
     ctype: ColumnType,
 ) -> (Strategy, Option<String>) {
-    let (name, source) = match config.column_strategy(column) {
-        Some(s) => (s.to_string(), format!("COLUMN_STRATEGY_{column}")),
+    let (strategy, source) = match settings.column_strategy(column) {
+        Some(s) => (s, format!("COLUMN_STRATEGY_{column}")),
         None => match ctype {
             ColumnType::Numerical => (
-                config.default_numerical_strategy.clone(),
+                settings.default_numerical_strategy,
                 "DEFAULT_NUMERICAL_STRATEGY".into(),
             ),
             ColumnType::Categorical => (
-                config.default_categorical_strategy.clone(),
+                settings.default_categorical_strategy,
                 "DEFAULT_CATEGORICAL_STRATEGY".into(),
             ),
             ColumnType::Text => (
-                config.default_text_strategy.clone(),
+                settings.default_text_strategy,
                 "DEFAULT_TEXT_STRATEGY".into(),
             ),
         },
     };
-    match Strategy::parse(&name) {
-        Some(s) if ctype.allows(s) => (s, None),
-        _ => {
-            let d = ctype.default_strategy();
-            let warning = format!(
-                "column `{column}`: strategy `{name}` ({source}) does not apply to a {} column; using `{}`",
-                ctype.name(),
-                d.name()
-            );
-            (d, Some(warning))
-        }
+    if ctype.allows(strategy) {
+        return (strategy, None);
     }
-}
-
-/// Whether pass 1 must keep every number of `column` (for a median).
-pub fn needs_values(config: &Config, column: &str) -> bool {
-    strategy_for(config, column, ColumnType::Numerical).0 == Strategy::Median
+    let d = ctype.default_strategy();
+    let warning = format!(
+        "column `{column}`: strategy `{}` ({source}) does not apply to a {} column; using `{}`",
+        strategy.name(),
+        ctype.name(),
+        d.name()
+    );
+    (d, Some(warning))
 }
 
 /// One column's decision.
@@ -182,16 +207,18 @@ pub struct FillPlan {
     pub dict: FillDict,
     /// What could not be done as configured.
     pub warnings: Vec<String>,
+    /// Training rows seen by pass 1.
+    pub rows: u64,
 }
 
-fn column_type(config: &Config, s: &ColumnStats) -> ColumnType {
+fn column_type(settings: &Settings, s: &ColumnStats) -> ColumnType {
     if s.is_numerical() {
         return ColumnType::Numerical;
     }
     let present = s.present();
     let ratio_small = present > 0
-        && (s.distinct() as f64 / present as f64) < config.categorical_unique_ratio_threshold;
-    if s.dictionary || (config.auto_detect_categorical && ratio_small) {
+        && (s.distinct() as f64 / present as f64) < settings.categorical_unique_ratio_threshold;
+    if s.dictionary || (settings.auto_detect_categorical && ratio_small) {
         ColumnType::Categorical
     } else {
         ColumnType::Text
@@ -200,16 +227,18 @@ fn column_type(config: &Config, s: &ColumnStats) -> ColumnType {
 
 /// Validated constant for a string column (SPEC: `VALIDATE_FILL_VALUES`).
 fn string_constant(
-    config: &Config,
+    settings: &Settings,
     column: &str,
     ctype: ColumnType,
     warnings: &mut Vec<String>,
 ) -> String {
     let (value, fallback) = match ctype {
-        ColumnType::Categorical => (&config.categorical_constant_value, "Missing"),
-        _ => (&config.text_constant_value, "Unknown"),
+        ColumnType::Categorical => (&settings.categorical_constant_value, "Missing"),
+        _ => (&settings.text_constant_value, "Unknown"),
     };
-    if config.validate_fill_values && config.na_values.iter().any(|na| na == value) {
+    if settings.validate_fill_values
+        && NaMatcher::new(&settings.na_values).is_missing(value.as_bytes())
+    {
         warnings.push(format!(
             "column `{column}`: constant `{value}` would read back as missing; using `{fallback}`"
         ));
@@ -219,10 +248,15 @@ fn string_constant(
 }
 
 /// Decides types, strategies and fill values from the merged pass 1 state.
-pub fn plan(stats: &TrainStats, config: &Config) -> Result<FillPlan> {
-    let mut out = FillPlan::default();
+/// A fill value that is not finite (data holding infinities) is an error.
+pub fn plan(stats: &TrainStats, settings: &Settings) -> Result<FillPlan> {
+    let mut out = FillPlan {
+        warnings: settings.warnings.clone(),
+        rows: stats.rows,
+        ..FillPlan::default()
+    };
     for (name, s) in stats.columns.iter().zip(&stats.stats) {
-        let ctype = column_type(config, s);
+        let ctype = column_type(settings, s);
         let missing_pct = if s.rows == 0 {
             0.0
         } else {
@@ -238,9 +272,9 @@ pub fn plan(stats: &TrainStats, config: &Config) -> Result<FillPlan> {
             distinct: (!s.is_numerical()).then_some(s.distinct() as u64),
             skipped: None,
         };
-        if *name == config.label_field {
+        if *name == settings.label_field {
             col.skipped = Some("label column".into());
-        } else if config.exclude_columns.contains(name) {
+        } else if settings.exclude_columns.contains(name) {
             col.skipped = Some("excluded".into());
         } else if s.missing == 0 {
             col.skipped = Some("no missing value in training".into());
@@ -255,9 +289,13 @@ pub fn plan(stats: &TrainStats, config: &Config) -> Result<FillPlan> {
             out.columns.push(col);
             continue;
         }
-        let (strategy, warning) = strategy_for(config, name, ctype);
+        let (strategy, warning) = strategy_for(settings, name, ctype);
         out.warnings.extend(warning);
-        let value = fill_value(config, name, s, ctype, strategy, &mut out.warnings);
+        let value = fill_value(settings, name, s, ctype, strategy, &mut out.warnings);
+        value.check_finite(
+            name,
+            &format!("the {} of the training values", strategy.name()),
+        )?;
         col.strategy = Some(strategy);
         col.fill_value = Some(value.clone());
         out.dict.entries.push((name.clone(), value));
@@ -267,7 +305,7 @@ pub fn plan(stats: &TrainStats, config: &Config) -> Result<FillPlan> {
 }
 
 fn fill_value(
-    config: &Config,
+    settings: &Settings,
     name: &str,
     s: &ColumnStats,
     ctype: ColumnType,
@@ -281,9 +319,9 @@ fn fill_value(
         ));
     };
     match (ctype, strategy) {
-        (ColumnType::Numerical, Strategy::Constant) => FillValue::Number(
-            pyfloat::parse_python_float(&config.numerical_constant_value).unwrap_or(0.0),
-        ),
+        (ColumnType::Numerical, Strategy::Constant) => {
+            FillValue::Number(settings.numerical_constant_value)
+        }
         (ColumnType::Numerical, Strategy::Median) => match s.median() {
             Some(m) => FillValue::Number(m),
             None => {
@@ -298,7 +336,9 @@ fn fill_value(
                 FillValue::Number(0.0)
             }
         },
-        (_, Strategy::Constant) => FillValue::Text(string_constant(config, name, ctype, warnings)),
+        (_, Strategy::Constant) => {
+            FillValue::Text(string_constant(settings, name, ctype, warnings))
+        }
         (_, Strategy::Empty) => FillValue::Text(String::new()),
         (_, _) => match s.mode() {
             Some(m) if s.evidence() == Evidence::Bool => FillValue::Bool(m == "True"),
@@ -323,7 +363,7 @@ mod tests {
     }
 
     fn text_col(values: &[Option<&str>]) -> ColumnStats {
-        let mut s = ColumnStats::new(false);
+        let mut s = ColumnStats::new(crate::stats::Keep::Summary);
         for v in values {
             match v {
                 Some(v) => s.add_text(v.as_bytes()),
@@ -336,19 +376,19 @@ mod tests {
 
     #[test]
     fn types_strategies_and_values() {
-        let mut num = ColumnStats::new(false);
+        let mut num = ColumnStats::new(crate::stats::Keep::Summary);
         for x in [1.0, 2.0, 4.0] {
             num.add_number(x);
         }
         num.add_missing();
         num.set_evidence(Evidence::Number, "s");
-        let mut label = ColumnStats::new(false);
+        let mut label = ColumnStats::new(crate::stats::Keep::Summary);
         label.add_missing();
         let many: Vec<Option<&str>> = vec![Some("a"), Some("b"), Some("c"), None];
         let mut few: Vec<Option<&str>> = vec![Some("k"); 30];
         few.push(None);
-        let config =
-            Config::from_env_text("COLUMN_STRATEGY_t=bogus\nTEXT_CONSTANT_VALUE=NA").unwrap();
+        let settings =
+            Settings::from_env_text("COLUMN_STRATEGY_t=bogus\nTEXT_CONSTANT_VALUE=NA").unwrap();
         let p = plan(
             &stats(vec![
                 ("x", num),
@@ -356,7 +396,7 @@ mod tests {
                 ("t", text_col(&many)),
                 ("c", text_col(&few)),
             ]),
-            &config,
+            &settings,
         )
         .unwrap();
         assert_eq!(p.dict.get("x"), Some(&FillValue::Number(7.0 / 3.0)));
@@ -365,7 +405,7 @@ mod tests {
         assert_eq!(p.dict.get("t"), Some(&FillValue::Text("a".into())));
         assert_eq!(p.columns[3].ctype, ColumnType::Categorical);
         assert!(
-            p.warnings.iter().any(|w| w.contains("`bogus`")),
+            p.warnings.iter().any(|w| w.contains("bogus")),
             "{:?}",
             p.warnings
         );
@@ -373,7 +413,7 @@ mod tests {
 
     #[test]
     fn constants_validated_and_empty_columns_warned() {
-        let config = Config::from_env_text(
+        let settings = Settings::from_env_text(
             "DEFAULT_CATEGORICAL_STRATEGY=constant\nCATEGORICAL_CONSTANT_VALUE=NA\nDEFAULT_TEXT_STRATEGY=empty",
         )
         .unwrap();
@@ -381,7 +421,7 @@ mod tests {
         few.push(None);
         let p = plan(
             &stats(vec![("c", text_col(&few)), ("e", text_col(&[None, None]))]),
-            &config,
+            &settings,
         )
         .unwrap();
         assert_eq!(p.dict.get("c"), Some(&FillValue::Text("Missing".into())));
@@ -392,5 +432,36 @@ mod tests {
             .warnings
             .iter()
             .any(|w| w.contains("would read back as missing")));
+    }
+
+    #[test]
+    fn fill_values_must_be_finite() {
+        let mut x = ColumnStats::new(crate::stats::Keep::Summary);
+        x.add_number(f64::INFINITY);
+        x.add_number(f64::NEG_INFINITY);
+        x.add_missing();
+        x.set_evidence(Evidence::Number, "s");
+        let e = plan(&stats(vec![("x", x)]), &Settings::default()).unwrap_err();
+        assert_eq!(e.kind().name(), "fill_value");
+        let msg = e.to_string();
+        assert!(msg.contains("column `x`") && msg.contains("nan"), "{msg}");
+        assert!(msg.contains("COLUMN_STRATEGY_x=median"), "{msg}");
+    }
+
+    #[test]
+    fn the_edit_rule() {
+        let n = FillValue::Number(1.5);
+        assert_eq!(n.parse_like(" 2 "), Some(FillValue::Number(2.0)));
+        assert_eq!(n.parse_like("abc"), None);
+        assert_eq!(FillValue::Int(3).parse_like("4"), Some(FillValue::Int(4)));
+        assert_eq!(
+            FillValue::Bool(true).parse_like("False"),
+            Some(FillValue::Bool(false))
+        );
+        assert_eq!(FillValue::Bool(true).parse_like("maybe"), None);
+        assert_eq!(
+            FillValue::Text("a".into()).parse_like("b c"),
+            Some(FillValue::Text("b c".into()))
+        );
     }
 }

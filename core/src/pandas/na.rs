@@ -4,7 +4,12 @@
 //! strings (pandas' defaults unless configured). This check runs for every
 //! cell, so the strings are bucketed by length.
 
-use crate::config::Config;
+/// pandas' default NA strings: a CSV field whose whole text is one of these
+/// is missing (the empty field is always missing).
+pub const DEFAULT_NA_VALUES: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
 
 /// A fast membership test for the NA strings.
 #[derive(Debug, Clone)]
@@ -24,10 +29,11 @@ fn pack(text: &[u8]) -> u64 {
 
 impl NaMatcher {
     /// The matcher for a run's NA strings.
-    pub fn new(config: &Config) -> NaMatcher {
+    pub fn new<S: AsRef<str>>(na_values: &[S]) -> NaMatcher {
         let mut short: [Vec<u64>; 9] = Default::default();
         let mut long = Vec::new();
-        for s in &config.na_values {
+        for s in na_values {
+            let s = s.as_ref();
             let b = s.as_bytes();
             if b.len() <= 8 {
                 short[b.len()].push(pack(b));
@@ -51,31 +57,20 @@ impl NaMatcher {
     }
 }
 
-/// Whether the text is one of pandas' boolean spellings.
-#[inline]
-pub fn parse_bool(text: &[u8]) -> Option<bool> {
-    match text {
-        b"True" | b"TRUE" | b"true" => Some(true),
-        b"False" | b"FALSE" | b"false" => Some(false),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn default_and_configured_na() {
-        let m = NaMatcher::new(&Config::default());
+        let m = NaMatcher::new(DEFAULT_NA_VALUES);
         for na in ["", "NA", "#N/A N/A", "nan", "null", "-1.#QNAN"] {
             assert!(m.is_missing(na.as_bytes()), "{na}");
         }
         for v in ["na", "0", "Nan ", "NONE"] {
             assert!(!m.is_missing(v.as_bytes()), "{v}");
         }
-        let c = Config::from_env_text("NA_VALUES=NULL,not available").unwrap();
-        let m = NaMatcher::new(&c);
+        let m = NaMatcher::new(&["NULL", "not available"]);
         assert!(!m.is_missing(b"NA") && m.is_missing(b"NULL") && m.is_missing(b""));
         assert!(m.is_missing(b"not available") && !m.is_missing(b"not availablE"));
     }

@@ -3,15 +3,59 @@
 //! Each training shard folds into a [`TrainStats`]; states merge in any order
 //! with bit-identical results (exact sums, exact counts, all values for a
 //! median), so shards can be read in parallel, or on different machines.
-//! `TrainStats::default()` is the identity of [`TrainStats::merge`].
+//! `TrainStats::default()` is the identity of [`Merge::merge`].
+//!
+//! Memory stays flat in the number of shards: a column keeps value counts
+//! only while it may be a string column, every number only when its
+//! strategy is the median, and nothing but cell counts when it is the label
+//! or excluded.
+
+mod counts;
+mod exact_sum;
 
 use hashbrown::HashMap;
-
-use crate::counts::ValueCounts;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::exact_sum::ExactSum;
+use crate::settings::{Settings, Strategy};
+use counts::ValueCounts;
+use exact_sum::ExactSum;
+
+/// A mergeable partial state: `Default` is the identity, and `merge` is
+/// associative and commutative, so any partition of the shards merged in
+/// any order and tree shape gives the same state.
+pub trait Merge: Default + Sized {
+    /// Folds `other` into `self`.
+    fn merge(&mut self, other: Self) -> Result<()>;
+}
+
+/// What pass 1 keeps of a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Keep {
+    /// Only cell counts and type evidence (the label, excluded columns).
+    Counts,
+    /// Also what a fill value needs: the exact sum, string value counts.
+    #[default]
+    Summary,
+    /// Also every number (for an exact median).
+    Values,
+}
+
+/// What pass 1 keeps of `column`: cell counts only for the label and
+/// excluded columns, every number where the strategy may be the median.
+pub fn keep_for(settings: &Settings, column: &str) -> Keep {
+    if settings.is_skipped(column) {
+        return Keep::Counts;
+    }
+    let numerical = settings
+        .column_strategy(column)
+        .unwrap_or(settings.default_numerical_strategy);
+    if numerical == Strategy::Median {
+        Keep::Values
+    } else {
+        Keep::Summary
+    }
+}
 
 /// What a column's values say about its type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,6 +98,7 @@ pub struct ColumnStats {
     pub arrow_type: Option<String>,
     /// Whether the column came from an Arrow dictionary (categorical).
     pub dictionary: bool,
+    keep: Keep,
     sum: ExactSum,
     numbers: u64,
     values: Option<Vec<f64>>,
@@ -61,12 +106,19 @@ pub struct ColumnStats {
 }
 
 impl ColumnStats {
-    /// Empty stats; `keep_values` keeps every number (for an exact median).
-    pub fn new(keep_values: bool) -> ColumnStats {
+    /// Empty stats keeping `keep` of the values.
+    pub fn new(keep: Keep) -> ColumnStats {
         ColumnStats {
-            values: keep_values.then(Vec::new),
+            keep,
+            values: (keep == Keep::Values).then(Vec::new),
             ..ColumnStats::default()
         }
+    }
+
+    /// Whether this column only counts cells (its values are never needed).
+    #[inline]
+    pub fn counts_only(&self) -> bool {
+        self.keep == Keep::Counts
     }
 
     /// The type evidence, and the shard it first came from.
@@ -100,6 +152,9 @@ impl ColumnStats {
     pub fn add_number(&mut self, x: f64) {
         self.rows += 1;
         self.numbers += 1;
+        if self.keep == Keep::Counts {
+            return;
+        }
         self.sum.add(x);
         if let Some(v) = &mut self.values {
             v.push(x);
@@ -110,11 +165,9 @@ impl ColumnStats {
     #[inline]
     pub fn add_text(&mut self, s: &[u8]) {
         self.rows += 1;
-        self.add_count(s, 1);
-    }
-
-    fn add_count(&mut self, s: &[u8], n: u64) {
-        self.counts.add(s, n);
+        if self.keep != Keep::Counts {
+            self.counts.add(s, 1);
+        }
     }
 
     /// Non-missing cells seen.
@@ -144,7 +197,7 @@ impl ColumnStats {
                 let t = self.counts.get(b"True");
                 (n > 0).then(|| t as f64 / n as f64)
             }
-            _ => (self.numbers > 0).then(|| self.sum.value() / self.numbers as f64),
+            _ => (self.numbers > 0).then(|| self.sum.mean(self.numbers)),
         }
     }
 
@@ -192,6 +245,7 @@ impl ColumnStats {
         self.rows += other.rows;
         self.missing += other.missing;
         self.dictionary |= other.dictionary;
+        self.keep = self.keep.max_with(other.keep);
         if self.arrow_type.is_none() {
             self.arrow_type = other.arrow_type;
         }
@@ -204,6 +258,21 @@ impl ColumnStats {
         }
         self.counts = std::mem::take(&mut self.counts).merge(other.counts);
         Ok(())
+    }
+}
+
+impl Keep {
+    fn max_with(self, other: Keep) -> Keep {
+        let rank = |k| match k {
+            Keep::Counts => 0,
+            Keep::Summary => 1,
+            Keep::Values => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -244,9 +313,9 @@ impl TrainStats {
         }
     }
 
-    /// Merges another state in (associative, commutative). Shards must have
-    /// the same set of columns.
-    pub fn merge(self, other: TrainStats) -> Result<TrainStats> {
+    /// Merges two states (associative, commutative). Shards must have the
+    /// same set of columns.
+    pub fn merged(self, other: TrainStats) -> Result<TrainStats> {
         let (a, b) = match (&self.first_shard, &other.first_shard) {
             (None, _) => return Ok(other),
             (_, None) => return Ok(self),
@@ -280,12 +349,19 @@ impl TrainStats {
     }
 }
 
+impl Merge for TrainStats {
+    fn merge(&mut self, other: TrainStats) -> Result<()> {
+        *self = std::mem::take(self).merged(other)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn num_shard(name: &str, xs: &[Option<f64>]) -> TrainStats {
-        let mut s = ColumnStats::new(true);
+        let mut s = ColumnStats::new(Keep::Values);
         for x in xs {
             match x {
                 Some(x) => s.add_number(*x),
@@ -303,7 +379,7 @@ mod tests {
         assert_eq!(c.mean(), Some(17.0 / 4.0));
         assert_eq!(c.median(), Some(3.0));
         assert_eq!(c.missing, 1);
-        let mut t = ColumnStats::new(false);
+        let mut t = ColumnStats::new(Keep::Summary);
         for v in ["b", "a", "b", "a", "c"] {
             t.add_text(v.as_bytes());
         }
@@ -341,7 +417,7 @@ mod tests {
             let mut acc = TrainStats::default();
             while !parts.is_empty() {
                 let k = (next() % parts.len() as u64) as usize;
-                acc = acc.merge(parts.swap_remove(k)).unwrap();
+                acc.merge(parts.swap_remove(k)).unwrap();
             }
             let (a, b) = (&acc.stats[0], &whole.stats[0]);
             assert_eq!(a.mean().unwrap().to_bits(), b.mean().unwrap().to_bits());
@@ -353,11 +429,11 @@ mod tests {
     #[test]
     fn type_and_column_drift_are_errors() {
         let a = num_shard("train/part-00000.csv", &[Some(1.0)]);
-        let mut t = ColumnStats::new(false);
+        let mut t = ColumnStats::new(Keep::Summary);
         t.add_text(b"hello");
         t.set_evidence(Evidence::Text, "train/part-00001.csv");
         let b = TrainStats::of_shard("train/part-00001.csv", vec!["x".into()], vec![t], 1);
-        let e = b.merge(a.clone()).unwrap_err().to_string();
+        let e = b.merged(a.clone()).unwrap_err().to_string();
         assert!(
             e.contains("`x` is numeric in train/part-00000.csv but text in train/part-00001.csv"),
             "{e}"
@@ -365,10 +441,10 @@ mod tests {
         let c = TrainStats::of_shard(
             "train/part-00002.csv",
             vec!["y".into()],
-            vec![ColumnStats::new(false)],
+            vec![ColumnStats::new(Keep::Summary)],
             0,
         );
-        let e = a.merge(c).unwrap_err().to_string();
+        let e = a.merged(c).unwrap_err().to_string();
         assert!(
             e.contains("column `y` is in train/part-00002.csv but not in train/part-00000.csv"),
             "{e}"

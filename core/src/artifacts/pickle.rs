@@ -259,7 +259,7 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
                 let b = p.line()?;
                 let x = std::str::from_utf8(b)
                     .ok()
-                    .and_then(crate::pyfloat::parse_python_float)
+                    .and_then(crate::pandas::parse_python_float)
                     .ok_or_else(|| p.err(at, "bad FLOAT"))?;
                 push(&mut stack, Item::Value(PickleValue::Float(x)), &p)?;
             }

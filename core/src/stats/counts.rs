@@ -81,11 +81,6 @@ impl ValueCounts {
         self.table.len()
     }
 
-    /// True when nothing was counted.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-
     /// Every value and its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
         self.table.iter().map(|s| (key(&self.arena, s), s.count))

@@ -25,6 +25,14 @@ pub struct ParquetShard {
     meta: ArrowReaderMetadata,
 }
 
+/// An Arrow cast whose failure is a Parquet error.
+pub fn cast(
+    a: &arrow_array::ArrayRef,
+    to: &arrow_schema::DataType,
+) -> Result<arrow_array::ArrayRef> {
+    arrow_cast::cast(a, to).map_err(perr)
+}
+
 fn perr(e: impl std::fmt::Display) -> Error {
     Error::parquet(e.to_string())
 }

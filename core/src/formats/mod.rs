@@ -1,0 +1,161 @@
+//! Shard formats: each owns its reading, its pass 1 fold and its pass 2
+//! fill; this module dispatches on [`ShardFormat`] and undoes and redoes
+//! gzip around CSV/TSV. A new format is one more folder here and one more
+//! arm in each `match` below.
+
+mod csv;
+mod parquet;
+
+use std::io::{Read, Write};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::dataset::{Shard, ShardFormat};
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::FillDict;
+use crate::settings::Settings;
+use crate::stats::TrainStats;
+
+pub use csv::write_field as write_csv_field;
+
+/// What pass 2 did to one shard.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ShardReport {
+    /// The split.
+    pub split: String,
+    /// The file name.
+    pub name: String,
+    /// Rows read.
+    pub rows_in: u64,
+    /// Rows in the written output (re-read from it).
+    pub rows_out: u64,
+    /// Cells filled per column (columns of the fill values in this shard).
+    pub cells_filled: Vec<(String, u64)>,
+    /// Parquet columns whose type had to change, `(column, from, to)`.
+    pub type_changes: Vec<(String, String, String)>,
+    /// Input file size in bytes.
+    pub bytes_in: u64,
+    /// Output file size in bytes.
+    pub bytes_out: u64,
+}
+
+/// Pass 1 over one shard's file bytes.
+pub fn fit_shard(shard: &Shard, bytes: Vec<u8>, settings: &Settings) -> Result<TrainStats> {
+    let path = shard.path();
+    let result = match shard.format {
+        ShardFormat::Parquet => parquet::fit(&path, Bytes::from(bytes), settings),
+        f => decompress(f, bytes).and_then(|text| csv::fit(&path, &text, delimiter(f), settings)),
+    };
+    result.map_err(|e| e.in_file(path))
+}
+
+/// Pass 2 over one shard's file bytes: the output file's bytes and a
+/// report. Fails unless the output has exactly as many rows as the input.
+pub fn fill_shard(
+    shard: &Shard,
+    bytes: Vec<u8>,
+    dict: &FillDict,
+    settings: &Settings,
+) -> Result<(Vec<u8>, ShardReport)> {
+    let path = shard.path();
+    let bytes_in = bytes.len() as u64;
+    let result = match shard.format {
+        ShardFormat::Parquet => parquet::fill(Bytes::from(bytes), dict, settings),
+        f => decompress(f, bytes).and_then(|text| {
+            let (out, report) = csv::fill(&text, delimiter(f), dict, settings)?;
+            Ok((compress(f, out)?, report))
+        }),
+    };
+    let (out, mut report) = result.map_err(|e| e.in_file(path.clone()))?;
+    report.split = shard.split.clone();
+    report.name = shard.name.clone();
+    report.bytes_in = bytes_in;
+    report.bytes_out = out.len() as u64;
+    if report.rows_in != report.rows_out {
+        return Err(Error::new(ErrorKind::RowCount(format!(
+            "{} rows in, {} rows out",
+            report.rows_in, report.rows_out
+        )))
+        .in_file(path));
+    }
+    Ok((out, report))
+}
+
+/// How many bytes [`columns`] wants: the head of a CSV/TSV file, the tail
+/// of a Parquet file (its footer).
+pub const COLUMNS_PROBE_BYTES: u64 = 1 << 20;
+
+/// A shard's column names, from part of its file: the first
+/// [`COLUMNS_PROBE_BYTES`] of a CSV/TSV file (`whole` if that is all of
+/// it), the last ones of a Parquet file. `None` when the part is not
+/// enough (a header longer than the part, a footer larger than it).
+pub fn columns(format: ShardFormat, part: &[u8], whole: bool) -> Result<Option<Vec<String>>> {
+    match format {
+        ShardFormat::Parquet => parquet::columns_from_tail(part),
+        f => {
+            let text = if f.gzip() {
+                gunzip_prefix(part)
+            } else {
+                part.to_vec()
+            };
+            Ok(csv::header_of_prefix(&text, delimiter(f), whole))
+        }
+    }
+}
+
+/// Output column name: `__DOT__` as `.` when asked.
+pub(crate) fn out_name(name: &str, settings: &Settings) -> String {
+    if settings.rename_dots {
+        name.replace("__DOT__", ".")
+    } else {
+        name.to_string()
+    }
+}
+
+fn delimiter(format: ShardFormat) -> u8 {
+    match format {
+        ShardFormat::Tsv { .. } => b'\t',
+        _ => b',',
+    }
+}
+
+/// The text of a CSV/TSV shard: gunzipped if it is `.gz`.
+fn decompress(format: ShardFormat, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if !format.gzip() {
+        return Ok(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 4);
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_end(&mut out)
+        .map_err(|e| Error::gzip(format!("{e} (after {} bytes of output)", out.len())))?;
+    Ok(out)
+}
+
+/// As much text as the start of a gzip stream gives.
+fn gunzip_prefix(part: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(part);
+    let mut buf = [0u8; 64 << 10];
+    while let Ok(n) = dec.read(&mut buf) {
+        if n == 0 || out.len() > COLUMNS_PROBE_BYTES as usize {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+/// gzip-compresses output for a `.gz` shard, else returns it as is.
+fn compress(format: ShardFormat, text: Vec<u8>) -> Result<Vec<u8>> {
+    if !format.gzip() {
+        return Ok(text);
+    }
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(text.len() / 3),
+        flate2::Compression::new(6),
+    );
+    enc.write_all(&text)
+        .and_then(|_| enc.finish())
+        .map_err(|e| Error::gzip(e.to_string()))
+}
