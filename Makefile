@@ -28,7 +28,14 @@ lint:
 
 native-test:
 	scripts/setup.sh native
+	scripts/setup.sh python
 	$(CARGO) test -p shardimpute-core -p shardimpute
+
+## regenerate the conformance fixtures (tests/fixtures/) with the pinned oracle
+.PHONY: fixtures
+fixtures:
+	scripts/setup.sh python
+	.venv-test/bin/python tests/fixtures/make_fixtures.py
 
 ## the JS API in Node, on the single-threaded build (web-test builds dist/)
 api-test:

@@ -40,6 +40,7 @@ run:
 
 web-test:
 	scripts/setup.sh browser
+	scripts/setup.sh python
 	$(MAKE) dist
 	$(CARGO) build -p shardimpute
 	node --test --test-concurrency=1 tests/browser/

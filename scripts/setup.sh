@@ -6,6 +6,8 @@
 #   scripts/setup.sh web      + trunk, wasm-bindgen-cli, clang/lld, wasm-opt
 #   scripts/setup.sh browser  + Chromium and playwright-core for browser tests
 #   scripts/setup.sh bench    + a Python venv with numpy, pandas, pyarrow, duckdb
+#   scripts/setup.sh python   .venv-test/: pinned numpy, pandas, pyarrow for the
+#                             test oracle (tests/fixtures/) and the output checks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,9 @@ TOOLCHAIN=nightly-2026-05-20
 TRUNK_VERSION=0.22.1
 WASM_BINDGEN_VERSION=0.2.130
 PLAYWRIGHT_VERSION=1.65.1
+# the test oracle's Python packages: exact pins, so `make fixtures` and the
+# output checks read and write the same bytes everywhere
+PY_TEST_PINS=(numpy==2.2.6 pandas==2.2.3 pyarrow==26.0.1)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -73,10 +78,25 @@ bench() {
   fi
 }
 
+python_test() {
+  local py=.venv-test/bin/python want check
+  want=$(printf '%s ' "${PY_TEST_PINS[@]}")
+  # quick when present: the pinned versions import
+  check="import numpy, pandas, pyarrow, sys; sys.exit(0 if ' '.join(f'{m.__name__}=={m.__version__}' for m in (numpy, pandas, pyarrow)) == '${want% }' else 1)"
+  if [ -x "$py" ] && "$py" -c "$check" 2>/dev/null; then
+    return 0
+  fi
+  say "creating .venv-test with ${PY_TEST_PINS[*]}"
+  [ -x "$py" ] || python3 -m venv .venv-test
+  "$py" -m pip install -q --disable-pip-version-check "${PY_TEST_PINS[@]}"
+  "$py" -c "$check" || { say ".venv-test: ${PY_TEST_PINS[*]} do not import"; exit 1; }
+}
+
 case "${1:-native}" in
   native) native ;;
   web) web ;;
   browser) web; browser ;;
   bench) native; bench ;;
+  python) python_test ;;
   *) say "unknown target: $1"; exit 2 ;;
 esac

@@ -362,17 +362,20 @@ export function assertTablesMatch(got, want, what) {
   return cells;
 }
 
-/** A Python with pyarrow (for reading Parquet output), or null. */
+/**
+ * The tests' Python, with pyarrow (for reading Parquet output): the pinned
+ * .venv-test/bin/python of `scripts/setup.sh python`. Throws, saying what to
+ * run, when it is missing or cannot import pyarrow: no check is skipped.
+ */
 export function pythonWithPyarrow() {
-  for (const py of [path.join(root, '.venv/bin/python'), 'python3']) {
-    try {
-      execFileSync(py, ['-c', 'import pyarrow'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // try the next one
-    }
+  const py = path.join(root, '.venv-test/bin/python');
+  try {
+    execFileSync(py, ['-c', 'import pyarrow'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    throw new Error(`${py} cannot import pyarrow, which reading Parquet output needs: `
+      + `run scripts/setup.sh python (${e.stderr?.toString().trim() || e.message})`);
   }
-  return null;
+  return py;
 }
 
 /** Cells of Parquet files (bools as True/False, NA-like text missing), via pyarrow. */
