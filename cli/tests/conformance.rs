@@ -6,13 +6,10 @@
 //! untouched cells with their exact text, and the fill value in every missing
 //! cell of a filled column. Each CSV case also runs as TSV, gzip and Parquet
 //! (written by `oracle.py convert`, not by the product), on 1, 2 and 4 threads.
-//!
-//! A case named in `tests/fixtures/KNOWN_FAILING` (one name a line, `#`
-//! comments) is run and its failure reported, but does not fail the test.
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -40,17 +37,6 @@ fn case_name(case: &Path) -> String {
 
 fn oracle() -> PathBuf {
     repo_root().join("tests/fixtures/oracle.py")
-}
-
-/// The cases listed in `KNOWN_FAILING`.
-fn known_failing() -> HashSet<String> {
-    std::fs::read_to_string(fixtures_dir().join("KNOWN_FAILING"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split('#').next().unwrap().trim())
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 /// For each case, the numbers of its text input that pandas reads to another
@@ -289,45 +275,29 @@ fn check_case(case: &Path, input: &Path, threads: &str, what: &str) {
     );
 }
 
-/// One run of a case: its name, what to call it, and the check.
+/// One run of a case: what to call it, and the check.
 struct Run {
-    case: String,
     what: String,
     check: Box<dyn FnOnce()>,
 }
 
 impl Run {
-    fn new(case: String, what: String, check: impl FnOnce() + 'static) -> Run {
+    fn new(what: String, check: impl FnOnce() + 'static) -> Run {
         Run {
-            case,
             what,
             check: Box::new(check),
         }
     }
 }
 
-/// Writes a line to the real stderr: the test harness captures `eprintln!`
-/// of a passing test, and these lines must be seen.
-fn report(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// Runs every check, then fails listing every failure, except those of
-/// cases in `KNOWN_FAILING`, which are only reported.
+/// Runs every check, then fails listing every failure.
 fn run_all(runs: Vec<Run>) {
     assert!(!runs.is_empty(), "no case to run");
     python_exe(); // fails once, saying what to install, rather than in every run
-    let known = known_failing();
     let total = runs.len();
     let mut failures = Vec::new();
     for run in runs {
-        let listed = known.contains(&run.case);
         match std::panic::catch_unwind(AssertUnwindSafe(run.check)) {
-            Ok(()) if listed => report(&format!(
-                "note: {} passes, but {} is listed in tests/fixtures/KNOWN_FAILING",
-                run.what, run.case
-            )),
             Ok(()) => {}
             Err(e) => {
                 let msg = e
@@ -335,14 +305,7 @@ fn run_all(runs: Vec<Run>) {
                     .cloned()
                     .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "panic".into());
-                if listed {
-                    report(&format!(
-                        "KNOWN FAILING (listed in tests/fixtures/KNOWN_FAILING, not counted): {}: {msg}",
-                        run.what
-                    ));
-                } else {
-                    failures.push(format!("{}: {msg}", run.what));
-                }
+                failures.push(format!("{}: {msg}", run.what));
             }
         }
     }
@@ -360,7 +323,7 @@ fn fixtures_as_given() {
         .into_iter()
         .map(|case| {
             let what = case_name(&case);
-            Run::new(case_name(&case), what.clone(), move || {
+            Run::new(what.clone(), move || {
                 check_case(&case, &case.join("input"), "4", &what)
             })
         })
@@ -374,7 +337,7 @@ fn fixtures_on_one_thread() {
         .into_iter()
         .map(|case| {
             let what = format!("{} (1 thread)", case_name(&case));
-            Run::new(case_name(&case), what.clone(), move || {
+            Run::new(what.clone(), move || {
                 check_case(&case, &case.join("input"), "1", &what)
             })
         })
@@ -416,7 +379,7 @@ fn csv_fixtures_as_tsv_gzip_and_parquet() {
             let input = root.path().join(case_name(&case)).join(to);
             let what = format!("{} as {to}", case_name(&case));
             let case2 = case.clone();
-            runs.push(Run::new(case_name(&case), what.clone(), move || {
+            runs.push(Run::new(what.clone(), move || {
                 check_case(&case2, &input, "2", &what)
             }));
         }

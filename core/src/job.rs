@@ -339,7 +339,7 @@ impl Job {
     fn idle(&self) -> Result<()> {
         match self.running {
             Some(p) => Err(Error::state(format!(
-                "pass {} is running",
+                "pass {} is already running",
                 if p == Pass::Fit { 1 } else { 2 }
             ))),
             None => Ok(()),

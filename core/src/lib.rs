@@ -33,7 +33,9 @@ mod settings;
 mod stats;
 pub mod zip;
 
-pub use artifacts::{dict_file, utc_timestamp, ARTIFACT_NAMES, JSON_NAME, PICKLE_NAME};
+pub use artifacts::{
+    dict_file, utc_timestamp, ARTIFACT_NAMES, JSON_NAME, PICKLE_NAME, SUMMARY_NAME,
+};
 pub use dataset::{Dataset, Shard, ShardFormat, Split};
 pub use error::{Error, ErrorKind, Result};
 pub use formats::{columns, write_csv_field, ShardReport, COLUMNS_PROBE_BYTES};

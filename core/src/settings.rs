@@ -418,14 +418,21 @@ impl Settings {
     }
 
     /// The strategy configured for `column`: an exact
-    /// `COLUMN_STRATEGY_<column>` match first, then the lower-cased form
-    /// (the reference's only form).
+    /// `COLUMN_STRATEGY_<column>` match first; then, for compatibility, the
+    /// reference's rule (the name after the prefix, lower-cased, equals the
+    /// column: `COLUMN_STRATEGY_PRICE` for `price`); then the name equal to
+    /// the lower-cased column (`COLUMN_STRATEGY_city` for `City`).
     pub fn column_strategy(&self, column: &str) -> Option<Strategy> {
-        let exact = self.column_strategies.iter().find(|(c, _)| c == column);
+        let find = |f: &dyn Fn(&str) -> bool| {
+            self.column_strategies
+                .iter()
+                .find(|(c, _)| f(c))
+                .map(|(_, s)| *s)
+        };
         let lower = column.to_lowercase();
-        exact
-            .or_else(|| self.column_strategies.iter().find(|(c, _)| *c == lower))
-            .map(|(_, s)| *s)
+        find(&|c| c == column)
+            .or_else(|| find(&|c| c.to_lowercase() == column))
+            .or_else(|| find(&|c| c == lower))
     }
 
     /// Whether a column is never imputed (label or excluded).
@@ -468,7 +475,9 @@ mod tests {
         // exact name, and the reference's lower-cased form
         assert_eq!(c.column_strategy("Price"), Some(Strategy::Constant));
         assert_eq!(c.column_strategy("City"), Some(Strategy::Mode));
-        assert_eq!(c.column_strategy("price"), None);
+        // the reference's rule: the lower-cased name matches a lower-case column
+        assert_eq!(c.column_strategy("price"), Some(Strategy::Constant));
+        assert_eq!(c.column_strategy("PRICE"), None);
         assert!(c.is_skipped("target") && c.is_skipped("id") && !c.is_skipped("x"));
     }
 

@@ -1,44 +1,37 @@
-//! `Job`: one run over a set of browser files, pass 1 then pass 2.
+//! `Job`: core's job over browser `Blob`s. Only the adapters live here:
+//! reading Blobs a batch at a time (JS objects cannot cross threads), the
+//! JavaScript views, and promises.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::Mutex;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use serde::Serialize;
 use serde_json::json;
-use shardimpute_core::artifacts::{self, JSON_NAME, PICKLE_NAME, SUMMARY_NAME};
 use shardimpute_core::{
-    engine, plan, pyfloat, Config, Control, Dataset, Error, ErrorKind, FillDict, FillPlan,
-    FillValue, JobType, Pass, Progress, Shard, ShardReport, Sink, Source, TrainStats,
+    self as core, Control, JobKind, JobType, MemorySink, MemorySource, Pass, Progress, Shard,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{AbortSignal, Blob};
 
-use crate::{error, to_js};
+use crate::{camel, error, js_error, settings_from_js, settings_to_js, to_js};
 
 /// One run: the files of a dataset, the settings, and what the passes found.
 ///
 /// `new Job(jobType, settings, files)` where `files` is an array of
 /// `{ path: 'train/part-00000.csv', file: Blob }` (paths relative to the
 /// dataset folder). Throws when the layout is wrong (a split folder missing,
-/// a split without shards).
+/// a split without shards). Errors carry `err.kind` (`'layout'`,
+/// `'cancelled'`, `'csv'`, ...).
 #[wasm_bindgen]
 pub struct Job {
-    state: Rc<RefCell<State>>,
+    state: Rc<State>,
 }
 
 struct State {
-    job: JobType,
-    config: Config,
-    dataset: Dataset,
+    job: RefCell<core::Job>,
     files: HashMap<String, Blob>,
-    plan: Option<FillPlan>,
-    dict: Option<FillDict>,
-    reports: Vec<ShardReport>,
-    busy: bool,
 }
 
 /// What `fit` and `fill` take: `{ onProgress, onShard, signal }`.
@@ -67,17 +60,43 @@ impl Options {
 
     fn check_cancel(&self) -> Result<(), JsValue> {
         match &self.signal {
-            Some(s) if s.aborted() => Err(error(Error::new(ErrorKind::Cancelled)).into()),
+            Some(s) if s.aborted() => Err(error(core::Error::cancelled())),
             _ => Ok(()),
         }
     }
 
     fn progress(&self, p: &Progress) -> Result<(), JsValue> {
         if let Some(f) = &self.on_progress {
-            f.call1(&JsValue::NULL, &to_js(p)?)?;
+            f.call1(
+                &JsValue::NULL,
+                &to_js(&camel(serde_json::to_value(p).unwrap_or_default()))?,
+            )?;
         }
         Ok(())
     }
+}
+
+fn blob_of(item: &JsValue, key: &str) -> Option<Blob> {
+    Reflect::get(item, &JsValue::from_str(key))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+}
+
+fn string_of(item: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(item, &JsValue::from_str(key))
+        .ok()
+        .and_then(|p| p.as_string())
+}
+
+async fn read_blob(path: &str, blob: &Blob) -> Result<Vec<u8>, JsValue> {
+    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| {
+        let why = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| format!("{e:?}"));
+        js_error("io", &format!("{path}: cannot read the file: {why}"))
+    })?;
+    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 #[wasm_bindgen]
@@ -88,91 +107,124 @@ impl Job {
         #[wasm_bindgen(unchecked_param_type = "JobType")] job_type: &str,
         #[wasm_bindgen(unchecked_param_type = "Settings | undefined")] settings: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ShardFile[]")] files: Array,
-    ) -> Result<Job, JsError> {
-        let job = JobType::parse(job_type).map_err(error)?;
-        let config: Config = if settings.is_undefined() || settings.is_null() {
-            Config::default()
-        } else {
-            serde_wasm_bindgen::from_value(settings)
-                .map_err(|e| JsError::new(&format!("invalid settings: {e}")))?
-        };
-        config.validate().map_err(error)?;
+    ) -> Result<Job, JsValue> {
+        let job_type = JobType::parse(job_type).map_err(error)?;
+        let settings = settings_from_js(settings)?;
         let mut blobs = HashMap::new();
         let mut listing = Vec::new();
         for (i, item) in files.iter().enumerate() {
-            let path = Reflect::get(&item, &JsValue::from_str("path"))
-                .ok()
-                .and_then(|p| p.as_string())
-                .ok_or_else(|| JsError::new(&format!("files[{i}] has no `path` string")))?;
-            let blob: Blob = Reflect::get(&item, &JsValue::from_str("file"))
-                .ok()
-                .and_then(|f| f.dyn_into().ok())
-                .ok_or_else(|| JsError::new(&format!("files[{i}] ({path}) has no `file` Blob")))?;
+            let path = string_of(&item, "path")
+                .ok_or_else(|| js_error("layout", &format!("files[{i}] has no `path` string")))?;
+            let blob = blob_of(&item, "file").ok_or_else(|| {
+                js_error("layout", &format!("files[{i}] ({path}) has no `file` Blob"))
+            })?;
             listing.push((path.clone(), blob.size() as u64));
             blobs.insert(path, blob);
         }
-        let dataset = shardimpute_core::discover(
+        let job = core::Job::new(
+            JobKind::Run(job_type),
+            settings,
             listing.iter().map(|(p, s)| (p.as_str(), *s)),
-            &job.default_splits(),
+            None,
         )
         .map_err(error)?;
         Ok(Job {
-            state: Rc::new(RefCell::new(State {
-                job,
-                config,
-                dataset,
+            state: Rc::new(State {
+                job: RefCell::new(job),
                 files: blobs,
-                plan: None,
-                dict: None,
-                reports: Vec::new(),
-                busy: false,
-            })),
+            }),
         })
     }
 
     /// The splits and shards found, and the files that will be ignored:
     /// `{ splits: [{ name, shards: [{ path, name, format, size }] }], ignored }`.
     #[wasm_bindgen(getter, unchecked_return_type = "Dataset")]
-    pub fn dataset(&self) -> Result<JsValue, JsError> {
-        let s = self.state.borrow();
-        let splits: Vec<_> = s
-            .dataset
+    pub fn dataset(&self) -> Result<JsValue, JsValue> {
+        let job = self.state.job.borrow();
+        let d = job.dataset();
+        let splits: Vec<_> = d
             .splits
             .iter()
             .map(|split| {
                 let shards: Vec<_> = split
                     .shards
                     .iter()
-                    .map(|sh| {
-                        json!({
-                            "path": sh.path(),
-                            "name": sh.name,
-                            "format": sh.kind.label(),
-                            "size": sh.size,
-                        })
-                    })
+                    .map(|sh| json!({ "path": sh.path(), "name": sh.name, "format": sh.format.label(), "size": sh.size }))
                     .collect();
                 json!({ "name": split.name, "shards": shards })
             })
             .collect();
-        to_js(&json!({ "splits": splits, "ignored": s.dataset.ignored }))
+        to_js(&json!({ "splits": splits, "ignored": d.ignored }))
     }
 
     /// The settings in use (after defaults), as a plain object.
     #[wasm_bindgen(getter, unchecked_return_type = "Settings")]
-    pub fn settings(&self) -> Result<JsValue, JsError> {
-        to_js(&self.state.borrow().config)
+    pub fn settings(&self) -> Result<JsValue, JsValue> {
+        settings_to_js(self.state.job.borrow().settings())
     }
 
-    /// Loads saved fill values (`impute_dict.pkl` or `impute_dict.json`) for
-    /// a validation, testing or calibration job.
+    /// The column names of the dataset's first shard, read from as little
+    /// of the file as the engine needs; `null` when they cannot be read
+    /// that way (pass 1 then reports what is wrong).
+    #[wasm_bindgen(unchecked_return_type = "Promise<string[] | null>")]
+    pub fn columns(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let first = state.job.borrow().dataset().shards().next().cloned();
+            let Some(shard) = first else {
+                return Ok(JsValue::NULL);
+            };
+            let Some(blob) = state.files.get(&shard.path()) else {
+                return Ok(JsValue::NULL);
+            };
+            let (size, probe) = (blob.size(), core::COLUMNS_PROBE_BYTES as f64);
+            let part = match shard.format {
+                core::ShardFormat::Parquet => blob.slice_with_f64((size - probe).max(0.0))?,
+                _ => blob.slice_with_f64_and_f64(0.0, probe)?,
+            };
+            let bytes = read_blob(&shard.path(), &part).await?;
+            match core::columns(shard.format, &bytes, size <= probe) {
+                Ok(Some(names)) => to_js(&names),
+                _ => Ok(JsValue::NULL),
+            }
+        })
+    }
+
+    /// The files of a saved artifacts folder, `[{ name, file: Blob }]`: a
+    /// validation, testing or calibration job reads its fill values from
+    /// `impute_dict.pkl` (else `impute_dict.json`); every other file is
+    /// carried into the artifacts (the pipeline's parameter accumulator).
+    #[wasm_bindgen(js_name = addArtifacts, unchecked_return_type = "Promise<void>")]
+    pub fn add_artifacts(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ArtifactFile[]")] files: Array,
+    ) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let mut read = Vec::new();
+            for (i, item) in files.iter().enumerate() {
+                let name = string_of(&item, "name").ok_or_else(|| {
+                    js_error("artifact", &format!("artifacts[{i}] has no `name` string"))
+                })?;
+                let blob = blob_of(&item, "file").ok_or_else(|| {
+                    js_error(
+                        "artifact",
+                        &format!("artifacts[{i}] ({name}) has no `file` Blob"),
+                    )
+                })?;
+                read.push((name.clone(), read_blob(&name, &blob).await?));
+            }
+            state.job.borrow_mut().add_artifacts(read).map_err(error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Loads saved fill values from one file's bytes (`impute_dict.pkl` or
+    /// `impute_dict.json`, told apart by `name`).
     #[wasm_bindgen(js_name = setArtifacts)]
-    pub fn set_artifacts(&self, name: &str, bytes: &[u8]) -> Result<(), JsError> {
-        let dict = artifacts::read_dict(name, bytes).map_err(error)?;
-        let mut s = self.state.borrow_mut();
-        s.dict = Some(dict);
-        s.plan = None;
-        Ok(())
+    pub fn set_artifacts(&self, name: &str, bytes: &[u8]) -> Result<(), JsValue> {
+        let mut job = self.state.job.borrow_mut();
+        job.load_fill_values(name, bytes).map_err(error)
     }
 
     /// Pass 1 over the `train` shards. Resolves to the plan: `{ columns:
@@ -183,28 +235,36 @@ impl Job {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PassOptions | undefined")] options: JsValue,
     ) -> Promise {
-        future_to_promise(fit(self.state.clone(), Options::from_js(&options)))
+        future_to_promise(run_pass(
+            self.state.clone(),
+            Pass::Fit,
+            Options::from_js(&options),
+        ))
     }
 
     /// The plan of the last pass 1 (as `fit` resolved to), or `null`.
     #[wasm_bindgen(getter, unchecked_return_type = "Plan | null")]
-    pub fn plan(&self) -> Result<JsValue, JsError> {
-        match &self.state.borrow().plan {
-            Some(p) => plan_to_js(p),
-            None => Ok(JsValue::NULL),
-        }
+    pub fn plan(&self) -> Result<JsValue, JsValue> {
+        plan_view(&self.state.job.borrow())
     }
 
     /// The fill values in use, `{ column: value }`, or `null` before pass 1
-    /// (or `setArtifacts`).
+    /// (or loading saved ones).
     #[wasm_bindgen(
         getter,
         js_name = fillValues,
         unchecked_return_type = "Record<string, FillValue> | null"
     )]
-    pub fn fill_values(&self) -> Result<JsValue, JsError> {
-        match &self.state.borrow().dict {
-            Some(d) => to_js(&dict_object(d)),
+    pub fn fill_values(&self) -> Result<JsValue, JsValue> {
+        match self.state.job.borrow().fill_values() {
+            Some(d) => {
+                let map: serde_json::Map<String, serde_json::Value> = d
+                    .entries
+                    .iter()
+                    .map(|(c, v)| (c.clone(), serde_json::to_value(v).unwrap_or_default()))
+                    .collect();
+                to_js(&map)
+            }
             None => Ok(JsValue::NULL),
         }
     }
@@ -212,36 +272,13 @@ impl Job {
     /// Sets one column's fill value from text, read as the column's current
     /// fill value is typed (number, text, or `True`/`False`).
     #[wasm_bindgen(js_name = setFillValue)]
-    pub fn set_fill_value(&self, column: &str, text: &str) -> Result<(), JsError> {
-        let mut s = self.state.borrow_mut();
-        if s.busy {
-            return Err(JsError::new("the job is running"));
-        }
-        let dict = s
-            .dict
-            .as_mut()
-            .ok_or_else(|| JsError::new("no fill values yet: run pass 1 or load impute_dict"))?;
-        let slot = dict
-            .entries
-            .iter_mut()
-            .find(|(c, _)| c == column)
-            .map(|(_, v)| v)
-            .ok_or_else(|| JsError::new(&format!("column `{column}` has no fill value")))?;
-        let value = parse_like(slot, text).ok_or_else(|| {
-            JsError::new(&format!(
-                "`{text}` is not a valid fill value for column `{column}` (like `{}`)",
-                slot.to_text()
-            ))
-        })?;
-        *slot = value.clone();
-        let dict = dict.clone();
-        if let Some(plan) = s.plan.as_mut() {
-            plan.dict = dict;
-            if let Some(c) = plan.columns.iter_mut().find(|c| c.name == column) {
-                c.fill_value = Some(value);
-            }
-        }
-        Ok(())
+    pub fn set_fill_value(&self, column: &str, text: &str) -> Result<(), JsValue> {
+        let mut job = self
+            .state
+            .job
+            .try_borrow_mut()
+            .map_err(|_| js_error("state", "the job is running"))?;
+        job.set_fill_value(column, text).map_err(error)
     }
 
     /// Pass 2 over every shard of every split. `onShard(path, bytes)` gets
@@ -253,60 +290,48 @@ impl Job {
         &self,
         #[wasm_bindgen(unchecked_param_type = "FillOptions | undefined")] options: JsValue,
     ) -> Promise {
-        future_to_promise(fill(self.state.clone(), Options::from_js(&options)))
+        future_to_promise(run_pass(
+            self.state.clone(),
+            Pass::Fill,
+            Options::from_js(&options),
+        ))
     }
 
-    /// The artifacts, the same bytes the CLI writes: `{ 'impute_dict.pkl',
-    /// 'impute_dict.json', 'imputation_summary.json' }` as `Uint8Array`s.
+    /// The artifacts, the same bytes the CLI writes, in the order to write
+    /// them: carried files, then `impute_dict.pkl`, `impute_dict.json`,
+    /// `imputation_summary.json`, `imputation_report.json`,
+    /// `imputation_summary.txt`; as `{ name: Uint8Array }`.
     #[wasm_bindgen(unchecked_return_type = "Artifacts")]
-    pub fn artifacts(&self) -> Result<JsValue, JsError> {
-        let s = self.state.borrow();
-        let dict = s
-            .dict
-            .as_ref()
-            .ok_or_else(|| JsError::new("no fill values yet: run pass 1 or load impute_dict"))?;
+    pub fn artifacts(&self) -> Result<JsValue, JsValue> {
         let out = js_sys::Object::new();
-        let put = |name: &str, bytes: &[u8]| {
-            Reflect::set(&out, &name.into(), &Uint8Array::from(bytes)).map(|_| ())
-        };
-        let summary = artifacts::summary_json(
-            s.job,
-            s.plan.as_ref(),
-            dict,
-            &s.reports,
-            &s.dataset.ignored,
-            &s.config,
-        );
-        put(PICKLE_NAME, &artifacts::dict_to_pickle(dict))
-            .and_then(|_| put(JSON_NAME, artifacts::dict_to_json(dict).as_bytes()))
-            .and_then(|_| put(SUMMARY_NAME, summary.as_bytes()))
-            .map_err(|_| JsError::new("cannot build the artifacts object"))?;
+        for (name, bytes) in artifacts(&self.state.job.borrow())? {
+            Reflect::set(&out, &name.into(), &Uint8Array::from(&bytes[..]))?;
+        }
         Ok(out.into())
     }
 }
 
-/// Marks the job busy for one pass; a second concurrent pass is refused.
-struct Busy(Rc<RefCell<State>>);
-
-impl Busy {
-    fn start(state: &Rc<RefCell<State>>) -> Result<Busy, JsValue> {
-        let mut s = state.borrow_mut();
-        if s.busy {
-            return Err(JsError::new("the job is already running a pass").into());
-        }
-        s.busy = true;
-        Ok(Busy(state.clone()))
-    }
+fn artifacts(job: &core::Job) -> Result<Vec<(String, Vec<u8>)>, JsValue> {
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    job.artifacts(&core::utc_timestamp(now)).map_err(error)
 }
 
-impl Drop for Busy {
+/// Ends the running pass when dropped before it finished (an error, a
+/// cancel, a callback that threw), so the job can run again.
+struct AbortOnDrop<'a>(&'a State, bool);
+
+impl Drop for AbortOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.borrow_mut().busy = false;
+        if !self.1 {
+            if let Ok(mut job) = self.0.job.try_borrow_mut() {
+                job.abort();
+            }
+        }
     }
 }
 
-/// Shards handed to the passes a batch at a time: two per thread, so
-/// threads stay busy while shard sizes differ; few enough to bound memory.
+/// Shards handed to the job a batch at a time: two per thread, so threads
+/// stay busy while shard sizes differ; few enough to bound memory.
 fn batch_size() -> usize {
     match rayon::current_num_threads() {
         1 => 1,
@@ -314,290 +339,93 @@ fn batch_size() -> usize {
     }
 }
 
-/// Shard bytes read for one batch; each is taken once by the pass.
-struct Batch(Mutex<HashMap<String, Vec<u8>>>);
-
-impl Source for Batch {
-    fn read(&self, shard: &Shard) -> shardimpute_core::Result<Vec<u8>> {
-        let mut map = self
-            .0
-            .lock()
-            .map_err(|_| Error::new(ErrorKind::Cancelled))?;
-        map.remove(&shard.path()).ok_or_else(|| {
-            Error::new(ErrorKind::Layout("the shard was not read".into())).in_file(shard.path())
+/// Starts reading the Blobs of one batch.
+fn start_reads(state: &State, chunk: &[Shard]) -> Result<Vec<(String, Promise)>, JsValue> {
+    chunk
+        .iter()
+        .map(|shard| {
+            let path = shard.path();
+            let blob = state
+                .files
+                .get(&path)
+                .ok_or_else(|| js_error("layout", &format!("{path}: file not given")))?;
+            Ok((path, blob.array_buffer()))
         })
-    }
+        .collect()
 }
 
-/// Output shards of one batch, by path.
-#[derive(Default)]
-struct Outputs(Mutex<HashMap<String, Vec<u8>>>);
-
-impl Sink for Outputs {
-    fn write(&self, shard: &Shard, bytes: Vec<u8>) -> shardimpute_core::Result<()> {
-        let mut map = self
-            .0
-            .lock()
-            .map_err(|_| Error::new(ErrorKind::Cancelled))?;
-        map.insert(shard.path(), bytes);
-        Ok(())
-    }
-}
-
-/// The shards of a pass, a batch at a time, each batch's files read while
-/// the batch before it is processed (the browser reads Blobs on its own
-/// threads): at most two batches of shard bytes in memory.
-struct ReadAhead<'a> {
-    chunks: std::slice::Chunks<'a, Shard>,
-    files: &'a HashMap<String, Blob>,
-    ahead: Option<(&'a [Shard], Vec<Read>)>,
-}
-
-/// A file being read: its path and the promise of its bytes.
-type Read = (String, Promise);
-
-impl<'a> ReadAhead<'a> {
-    fn new(shards: &'a [Shard], files: &'a HashMap<String, Blob>) -> Result<Self, JsValue> {
-        let mut r = ReadAhead {
-            chunks: shards.chunks(batch_size()),
-            files,
-            ahead: None,
-        };
-        r.start_next()?;
-        Ok(r)
-    }
-
-    fn start_next(&mut self) -> Result<(), JsValue> {
-        self.ahead = match self.chunks.next() {
-            None => None,
-            Some(chunk) => {
-                let mut reads = Vec::with_capacity(chunk.len());
-                for shard in chunk {
-                    let path = shard.path();
-                    let blob = self
-                        .files
-                        .get(&path)
-                        .ok_or_else(|| JsError::new(&format!("{path}: file not given")))?;
-                    reads.push((path, blob.array_buffer()));
-                }
-                Some((chunk, reads))
-            }
-        };
-        Ok(())
-    }
-
-    /// The next batch and its bytes; starts reading the one after it.
-    async fn next(&mut self, options: &Options) -> Result<Option<(&'a [Shard], Batch)>, JsValue> {
-        let Some((chunk, reads)) = self.ahead.take() else {
-            return Ok(None);
-        };
-        let mut map = HashMap::new();
+/// One pass, a batch of shards at a time; the next batch's Blobs are read
+/// while the current batch runs (at most two batches in memory).
+async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsValue, JsValue> {
+    let shards = state.job.borrow_mut().begin(pass).map_err(error)?;
+    let mut guard = AbortOnDrop(&state, false);
+    let chunks: Vec<&[Shard]> = shards.chunks(batch_size()).collect();
+    let mut ahead = match chunks.first() {
+        Some(c) => Some(start_reads(&state, c)?),
+        None => None,
+    };
+    for (k, chunk) in chunks.iter().enumerate() {
+        let reads = ahead.take().unwrap_or_default();
+        let source = MemorySource::default();
         for (path, read) in reads {
             options.check_cancel()?;
-            let buffer = JsFuture::from(read).await.map_err(|e| {
-                let why = e
-                    .dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-                    .unwrap_or_else(|| format!("{e:?}"));
-                JsError::new(&format!("{path}: cannot read the file: {why}"))
-            })?;
-            map.insert(path, Uint8Array::new(&buffer).to_vec());
+            let buffer = JsFuture::from(read)
+                .await
+                .map_err(|e| js_error("io", &format!("{path}: cannot read the file: {e:?}")))?;
+            source
+                .insert(path, Uint8Array::new(&buffer).to_vec())
+                .map_err(error)?;
         }
-        self.start_next()?;
+        if let Some(next) = chunks.get(k + 1) {
+            ahead = Some(start_reads(&state, next)?);
+        }
         options.check_cancel()?;
-        Ok(Some((chunk, Batch(Mutex::new(map)))))
-    }
-}
-
-/// The shards, blobs and settings a pass needs, taken out of the state so
-/// no borrow is held across an `await`.
-fn snapshot(state: &Rc<RefCell<State>>, pass: Pass) -> (Vec<Shard>, HashMap<String, Blob>, Config) {
-    let s = state.borrow();
-    let shards: Vec<Shard> = match pass {
-        Pass::Fit => s
-            .dataset
-            .split("train")
-            .map(|t| t.shards.clone())
-            .unwrap_or_default(),
-        Pass::Fill => s.dataset.shards().cloned().collect(),
-    };
-    (shards, s.files.clone(), s.config.clone())
-}
-
-struct Tally {
-    pass: Pass,
-    total: usize,
-    bytes_total: u64,
-    done: usize,
-    bytes: u64,
-    rows: u64,
-}
-
-impl Tally {
-    fn new(pass: Pass, shards: &[Shard]) -> Tally {
-        Tally {
-            pass,
-            total: shards.len(),
-            bytes_total: shards.iter().map(|s| s.size).sum(),
-            done: 0,
-            bytes: 0,
-            rows: 0,
-        }
-    }
-
-    fn add(&mut self, batch: &[Shard], rows: u64) -> Progress {
-        self.done += batch.len();
-        self.bytes += batch.iter().map(|s| s.size).sum::<u64>();
-        self.rows += rows;
-        Progress {
-            pass: self.pass,
-            shard: batch.last().map(|s| s.path()).unwrap_or_default(),
-            shards_done: self.done,
-            shards_total: self.total,
-            bytes_done: self.bytes,
-            bytes_total: self.bytes_total,
-            rows_done: self.rows,
-        }
-    }
-}
-
-async fn fit(state: Rc<RefCell<State>>, options: Options) -> Result<JsValue, JsValue> {
-    let _busy = Busy::start(&state)?;
-    let (state, options) = (&state, &options);
-    if state.borrow().job != JobType::Training {
-        return Err(JsError::new("pass 1 runs only in a training job").into());
-    }
-    let (shards, files, config) = snapshot(state, Pass::Fit);
-    let mut tally = Tally::new(Pass::Fit, &shards);
-    let mut stats = TrainStats::default();
-    let mut batches = ReadAhead::new(&shards, &files)?;
-    while let Some((chunk, batch)) = batches.next(options).await? {
-        let part = engine::fit(chunk, &batch, &config, Control::default()).map_err(error)?;
-        let rows = part.rows;
-        stats = stats.merge(part).map_err(error)?;
-        options.progress(&tally.add(chunk, rows))?;
-    }
-    engine::check_columns(&stats, &config).map_err(error)?;
-    let plan = plan::plan(&stats, &config).map_err(error)?;
-    let out = plan_to_js(&plan)?;
-    let mut s = state.borrow_mut();
-    s.dict = Some(plan.dict.clone());
-    s.plan = Some(plan);
-    s.reports.clear();
-    Ok(out)
-}
-
-async fn fill(state: Rc<RefCell<State>>, options: Options) -> Result<JsValue, JsValue> {
-    let _busy = Busy::start(&state)?;
-    let (state, options) = (&state, &options);
-    let dict = state.borrow().dict.clone().ok_or_else(|| {
-        let job = state.borrow().job;
-        JsError::new(&match job {
-            JobType::Training => "run pass 1 first: there are no fill values yet".to_string(),
-            other => format!(
-                "a {} job needs saved fill values (impute_dict.pkl or impute_dict.json)",
-                other.name()
-            ),
-        })
-    })?;
-    let (shards, files, config) = snapshot(state, Pass::Fill);
-    let mut tally = Tally::new(Pass::Fill, &shards);
-    let mut reports = Vec::with_capacity(shards.len());
-    let mut batches = ReadAhead::new(&shards, &files)?;
-    while let Some((chunk, batch)) = batches.next(options).await? {
-        let outputs = Outputs::default();
-        let done = engine::fill(chunk, &batch, &outputs, &dict, &config, Control::default())
+        let sink = MemorySink::default();
+        {
+            let mut job = state.job.borrow_mut();
+            match pass {
+                Pass::Fit => job.fit_shards(chunk, &source, Control::default()),
+                Pass::Fill => job.fill_shards(chunk, &source, &sink, Control::default()),
+            }
             .map_err(error)?;
-        let mut outputs = outputs
-            .0
-            .into_inner()
-            .map_err(|_| JsError::new("a worker thread failed"))?;
-        for shard in chunk {
-            let path = shard.path();
-            let bytes = outputs
-                .remove(&path)
-                .ok_or_else(|| JsError::new(&format!("{path}: no output")))?;
-            if let Some(f) = &options.on_shard {
+        }
+        if let (Pass::Fill, Some(f)) = (pass, &options.on_shard) {
+            for shard in chunk.iter() {
+                let path = shard.path();
+                let bytes = sink.take(&path).map_err(error)?;
                 let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
                 if let Some(p) = r.dyn_ref::<Promise>() {
                     JsFuture::from(p.clone()).await?;
                 }
             }
         }
-        let rows = done.iter().map(|r| r.rows_in).sum();
-        reports.extend(done);
-        options.progress(&tally.add(chunk, rows))?;
+        options.progress(&state.job.borrow().progress())?;
     }
-    let mut s = state.borrow_mut();
-    s.reports = reports;
-    let summary = artifacts::summary_json(
-        s.job,
-        s.plan.as_ref(),
-        &dict,
-        &s.reports,
-        &s.dataset.ignored,
-        &s.config,
-    );
-    js_sys::JSON::parse(&summary)
-}
-
-/// One column of the plan as JS sees it (camelCase).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ColumnView<'a> {
-    name: &'a str,
-    #[serde(rename = "type")]
-    ctype: &'static str,
-    strategy: Option<&'static str>,
-    fill_value: Option<&'a FillValue>,
-    missing_count: u64,
-    missing_pct: f64,
-    distinct: Option<u64>,
-    skipped: Option<&'a str>,
-}
-
-fn plan_to_js(plan: &FillPlan) -> Result<JsValue, JsError> {
-    let columns: Vec<ColumnView> = plan
-        .columns
-        .iter()
-        .map(|c| ColumnView {
-            name: &c.name,
-            ctype: c.ctype.name(),
-            strategy: c.strategy.map(|s| s.name()),
-            fill_value: c.fill_value.as_ref(),
-            missing_count: c.missing_count,
-            missing_pct: c.missing_pct,
-            distinct: c.distinct,
-            skipped: c.skipped.as_deref(),
-        })
-        .collect();
-    to_js(&json!({ "columns": columns, "warnings": plan.warnings }))
-}
-
-fn dict_object(dict: &FillDict) -> serde_json::Map<String, serde_json::Value> {
-    dict.entries
-        .iter()
-        .map(|(c, v)| (c.clone(), serde_json::to_value(v).unwrap_or_default()))
-        .collect()
-}
-
-/// `text` read as a value of the same kind as `like`.
-fn parse_like(like: &FillValue, text: &str) -> Option<FillValue> {
-    match like {
-        FillValue::Number(_) | FillValue::Int(_) => {
-            let x = pyfloat::parse_python_float(text.trim())?;
-            Some(match like {
-                FillValue::Int(_) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
-                    FillValue::Int(x as i64)
-                }
-                _ => FillValue::Number(x),
-            })
+    guard.1 = true;
+    let mut job = state.job.borrow_mut();
+    match pass {
+        Pass::Fit => {
+            job.finish_fit().map_err(error)?;
+            plan_view(&job)
         }
-        FillValue::Bool(_) => match text.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" => Some(FillValue::Bool(true)),
-            "false" | "0" => Some(FillValue::Bool(false)),
-            _ => None,
-        },
-        FillValue::Text(_) => Some(FillValue::Text(text.to_string())),
+        Pass::Fill => {
+            job.finish_fill().map_err(error)?;
+            let summary = artifacts(&job)?
+                .into_iter()
+                .find(|(n, _)| n == core::SUMMARY_NAME)
+                .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            js_sys::JSON::parse(&summary)
+        }
+    }
+}
+
+/// The plan as JavaScript sees it (camelCase), or `null`.
+fn plan_view(job: &core::Job) -> Result<JsValue, JsValue> {
+    match job.plan() {
+        Some(p) => to_js(&camel(
+            json!({ "columns": p.columns, "warnings": p.warnings }),
+        )),
+        None => Ok(JsValue::NULL),
     }
 }

@@ -21,7 +21,8 @@
 mod job;
 
 use serde::Serialize;
-use shardimpute_core::Config;
+use serde_json::Value;
+use shardimpute_core::{Settings, SETTINGS};
 use wasm_bindgen::prelude::*;
 
 pub use job::Job;
@@ -37,7 +38,7 @@ export interface Settings {
   defaultNumericalStrategy?: "mean" | "median" | "constant";
   defaultCategoricalStrategy?: "mode" | "most_frequent" | "constant";
   defaultTextStrategy?: "mode" | "most_frequent" | "constant" | "empty";
-  numericalConstantValue?: string;
+  numericalConstantValue?: number | string;
   categoricalConstantValue?: string;
   textConstantValue?: string;
   autoDetectCategorical?: boolean;
@@ -85,10 +86,20 @@ export interface FillOptions extends PassOptions {
   /** Each output shard, in shard order; awaited when it returns a promise. */
   onShard?: (path: string, bytes: Uint8Array) => void | Promise<void>;
 }
-export interface Artifacts {
+/** Every artifact by file name: carried files, then ours. */
+export type Artifacts = Record<string, Uint8Array> & {
   "impute_dict.pkl": Uint8Array;
   "impute_dict.json": Uint8Array;
   "imputation_summary.json": Uint8Array;
+  "imputation_report.json": Uint8Array;
+  "imputation_summary.txt": Uint8Array;
+};
+/** A file of a saved artifacts folder. */
+export interface ArtifactFile { name: string; file: Blob; }
+/** Errors thrown or rejected by the engine carry a kind. */
+export interface ShardImputeError extends Error {
+  kind: "io" | "layout" | "csv" | "parquet" | "gzip" | "schema" | "artifact" | "settings"
+    | "fill_value" | "row_count" | "state" | "internal" | "cancelled";
 }
 "#;
 
@@ -100,16 +111,15 @@ pub fn thread_count() -> usize {
 
 /// The default settings (the Python step's defaults), as a plain object.
 #[wasm_bindgen(js_name = defaultSettings, unchecked_return_type = "Settings")]
-pub fn default_settings() -> Result<JsValue, JsError> {
-    to_js(&Config::default())
+pub fn default_settings() -> Result<JsValue, JsValue> {
+    settings_to_js(&Settings::default())
 }
 
 /// Settings from the Python step's environment variables: `KEY=VALUE`
 /// lines (`LABEL_FIELD`, `EXCLUDE_COLUMNS`, `COLUMN_STRATEGY_<col>`, ...).
 #[wasm_bindgen(js_name = settingsFromEnv, unchecked_return_type = "Settings")]
-pub fn settings_from_env(text: &str) -> Result<JsValue, JsError> {
-    let config = Config::from_env_text(text).map_err(error)?;
-    to_js(&config)
+pub fn settings_from_env(text: &str) -> Result<JsValue, JsValue> {
+    settings_to_js(&Settings::from_env_text(text).map_err(error)?)
 }
 
 /// Builds a zip archive entry by entry (stored, zip64 when large), handing
@@ -153,14 +163,91 @@ impl ZipWriter {
     }
 }
 
-/// A core error as a JS `Error` with the CLI's message.
-fn error(e: shardimpute_core::Error) -> JsError {
-    JsError::new(&e.to_string())
+/// A JS `Error` with the message and `err.kind`.
+fn js_error(kind: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    let _ = js_sys::Reflect::set(&e, &"kind".into(), &kind.into());
+    e.into()
+}
+
+/// A core error as a JS `Error` with the CLI's message and its kind.
+fn error(e: shardimpute_core::Error) -> JsValue {
+    js_error(e.kind().name(), &e.to_string())
 }
 
 /// A Rust value as a plain JS object (maps as objects).
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&e.to_string()))
+        .map_err(|e| js_error("internal", &e.to_string()))
+}
+
+/// snake_case object keys as camelCase, all the way down (for views whose
+/// keys are field names only).
+fn camel(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let mut out = String::with_capacity(k.len());
+                    let mut up = false;
+                    for c in k.chars() {
+                        match c {
+                            '_' => up = true,
+                            c if up => {
+                                out.extend(c.to_uppercase());
+                                up = false;
+                            }
+                            c => out.push(c),
+                        }
+                    }
+                    (out, camel(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(camel).collect()),
+        other => other,
+    }
+}
+
+/// Settings from a JS object named as `SETTINGS` says (`labelField`, ...);
+/// `undefined` gives the defaults, an unknown name is an error.
+fn settings_from_js(value: JsValue) -> Result<Settings, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Settings::default());
+    }
+    let bad = |m: String| js_error("settings", &format!("invalid settings: {m}"));
+    let given: Value = serde_wasm_bindgen::from_value(value).map_err(|e| bad(e.to_string()))?;
+    let Value::Object(map) = given else {
+        return Err(bad("expected an object".into()));
+    };
+    let mut keyed = serde_json::Map::new();
+    for (k, v) in map {
+        let s = SETTINGS
+            .iter()
+            .find(|s| s.js == k)
+            .ok_or_else(|| bad(format!("unknown setting `{k}`")))?;
+        keyed.insert(s.key.to_string(), v);
+    }
+    let settings: Settings =
+        serde_json::from_value(Value::Object(keyed)).map_err(|e| bad(e.to_string()))?;
+    settings.validate().map_err(error)?;
+    Ok(settings)
+}
+
+/// Settings as a JS object, named as `SETTINGS` says.
+fn settings_to_js(settings: &Settings) -> Result<JsValue, JsValue> {
+    let Ok(Value::Object(map)) = serde_json::to_value(settings) else {
+        return Err(js_error("internal", "cannot show the settings"));
+    };
+    let named: serde_json::Map<String, Value> = map
+        .into_iter()
+        .filter_map(|(k, v)| {
+            SETTINGS
+                .iter()
+                .find(|s| s.key == k)
+                .map(|s| (s.js.to_string(), v))
+        })
+        .collect();
+    to_js(&named)
 }

@@ -76,14 +76,16 @@ pub fn fill(
     }
     out.extend_from_slice(&data[last..]);
     let rows_out = count_csv_rows(&out);
-    let mut report = ShardReport::default();
-    report.rows_in = rows_in;
-    report.rows_out = rows_out;
-    report.cells_filled = fills
-        .iter()
-        .zip(filled)
-        .map(|((i, _), n)| (columns[*i].clone(), n))
-        .collect();
+    let report = ShardReport {
+        rows_in,
+        rows_out,
+        cells_filled: fills
+            .iter()
+            .zip(filled)
+            .map(|((i, _), n)| (columns[*i].clone(), n))
+            .collect(),
+        ..ShardReport::default()
+    };
     Ok((out, report))
 }
 
