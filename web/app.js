@@ -29,7 +29,7 @@ worker.onmessage = ({ data }) => {
   const p = pending.get(data.id);
   if (!p) return;
   pending.delete(data.id);
-  if ('error' in data) p.reject(new Error(data.error));
+  if ('error' in data) p.reject(Object.assign(new Error(data.error), { kind: data.kind ?? null }));
   else p.resolve(data.result);
 };
 worker.onerror = (e) => {
@@ -292,7 +292,7 @@ function suggestLabel() {
 
 // ---------------------------------------------------------------- artifacts
 
-/** The saved fill values (and files to carry) for a non-training job. */
+/** The artifacts files for a non-training job (the engine picks the fill values among them). */
 function artifactFiles() {
   return state.pickedArtifacts.length ? state.pickedArtifacts : state.datasetArtifacts;
 }
@@ -301,16 +301,12 @@ function renderArtifacts() {
   const training = $('job-type').value === 'training';
   $('artifacts-box').hidden = training;
   if (training) return;
-  const files = artifactFiles();
-  const names = files.map((f) => f.name);
-  const dict = ['impute_dict.pkl', 'impute_dict.json'].find((n) => names.includes(n))
-    ?? names.find((n) => /\.(pkl|json)$/.test(n));
+  const names = artifactFiles().map((f) => f.name);
   const from = state.pickedArtifacts.length ? '' : ' (model_artifacts/ in the dataset folder)';
-  const others = names.filter((n) => !['impute_dict.pkl', 'impute_dict.json', 'imputation_summary.json'].includes(n));
-  $('artifacts-info').textContent = dict
-    ? `Fill values from ${dict}${from}.` + (others.length ? ` Also carried into the zip's model_artifacts/: ${others.join(', ')}.` : '')
-    : 'Give the impute_dict.pkl (or .json) saved by the training job.';
-  $('artifacts-info').className = dict ? 'note' : 'warn';
+  $('artifacts-info').textContent = names.length
+    ? `Artifacts${from}: ${names.join(', ')}.`
+    : 'Give the artifacts saved by the training job (impute_dict.pkl or impute_dict.json).';
+  $('artifacts-info').className = names.length ? 'note' : 'warn';
 }
 
 // ---------------------------------------------------------------- settings
@@ -518,7 +514,7 @@ async function runPass(type, args) {
       + `${cells.toLocaleString('en')} cells filled in ${secs.toFixed(2)} s. Zip: ${formatBytes(r.file.size)}.`, 'ok');
     $('bar').value = 1;
   } catch (e) {
-    const cancelled = /cancel/i.test(e.message);
+    const cancelled = e.kind === 'cancelled';
     setStatus(cancelled ? `cancelled: ${e.message}` : `error: ${e.message}`, cancelled ? '' : 'error');
     $('bar').hidden = true;
   } finally {

@@ -6,18 +6,17 @@
 // System as shards finish.
 //
 // Protocol: the page posts { id, type, args }; the worker answers
-// { id, result } or { id, error }, and meanwhile posts
+// { id, result } or { id, error, kind } (kind: the engine error's `err.kind`,
+// e.g. 'cancelled', or null), and meanwhile posts
 // { type: 'progress', progress } and { type: 'plan', plan, fillValues }.
 
 const THREADED = self.crossOriginIsolated === true;
 const JOB_TYPES = ['training', 'validation', 'testing', 'calibration'];
-const OUR_ARTIFACTS = ['impute_dict.pkl', 'impute_dict.json', 'imputation_summary.json'];
 const OUTPUT_PREFIX = 'shardimpute-';
 
 let api; // the wasm-bindgen module
 let files = []; // the dataset: [{ path, file }], paths relative to its folder
 let job = null; // the Job of the last run, kept to re-run pass 2
-let carry = []; // artifacts files copied into the zip's model_artifacts/
 let controller = null; // aborts the running pass
 let lastOutput = null; // OPFS name of the last zip
 let busy = false; // a run is going on
@@ -61,23 +60,17 @@ const handlers = {
 
   envSettings: ({ text }) => api.settingsFromEnv(text),
 
-  /** Pass 1 (training) or loading saved fill values, then pass 2 to a zip. */
+  /**
+   * Pass 1 (training) or loading saved fill values, then pass 2 to a zip.
+   * `artifacts` ([{ name, file }]) go to the engine as they are: it reads
+   * the fill values of a non-training job from them and carries the rest.
+   */
   run: async ({ jobType, settings, artifacts = [] }) => {
     dropJob();
     controller = new AbortController();
     const j = new api.Job(jobType, settings, files);
     try {
-      if (jobType === 'training') {
-        carry = [];
-      } else {
-        const dict = pickDict(artifacts);
-        if (!dict) {
-          throw new Error(`a ${jobType} job needs saved fill values: give impute_dict.pkl or impute_dict.json`);
-        }
-        j.setArtifacts(dict.name, new Uint8Array(await dict.file.arrayBuffer()));
-        // as the pipeline's parameter accumulator: other files are kept
-        carry = artifacts.filter((a) => !OUR_ARTIFACTS.includes(a.name));
-      }
+      await j.addArtifacts(artifacts);
     } catch (e) {
       j.free();
       throw e;
@@ -119,7 +112,7 @@ self.onmessage = async ({ data: { id, type, args } }) => {
     }
     self.postMessage({ id, result: await handlers[type](args ?? {}, info) });
   } catch (e) {
-    self.postMessage({ id, error: errorText(e) });
+    self.postMessage({ id, error: errorText(e), kind: e?.kind ?? null });
   } finally {
     if (owner) busy = false;
   }
@@ -147,7 +140,8 @@ function dropJob() {
 /**
  * The splits and shards of the files for `jobType`, or, when they do not
  * fit it, for the first job type they fit (the page then switches to it).
- * Also the first CSV/TSV shard's header, to suggest column names.
+ * Also the column names of the first shard (as the engine reads them), to
+ * suggest column names.
  */
 async function describe(jobType) {
   let error = null;
@@ -159,73 +153,22 @@ async function describe(jobType) {
       error ??= errorText(e);
       continue;
     }
-    const dataset = j.dataset;
-    j.free();
-    const first = dataset.splits.flatMap((s) => s.shards)[0];
-    const columns = first ? await headerOf(first) : null;
-    return { jobType: type, dataset, columns, error: type === jobType ? null : error };
+    try {
+      const dataset = j.dataset;
+      // an unreadable first shard: no names here, pass 1 reports it properly
+      const columns = await j.columns().catch(() => null);
+      return { jobType: type, dataset, columns, error: type === jobType ? null : error };
+    } finally {
+      j.free();
+    }
   }
   return { jobType, dataset: null, columns: null, error };
 }
 
-/** The header of a CSV/TSV shard (plain or gzip), or null (Parquet, unreadable). */
-async function headerOf(shard) {
-  const entry = files.find((f) => f.path === shard.path);
-  if (!entry || shard.format === 'parquet') return null;
-  const delimiter = shard.format.startsWith('tsv') ? '\t' : ',';
-  let stream = entry.file.slice(0, 4 << 20).stream();
-  if (shard.format.endsWith('.gz')) stream = stream.pipeThrough(new DecompressionStream('gzip'));
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let text = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      text += value ?? '';
-      const header = firstRecord(text, delimiter, done);
-      if (header || done) return header;
-    }
-  } catch {
-    return null; // a bad shard: pass 1 reports it properly
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-}
-
-/** The first record of CSV text (RFC 4180 quoting), or null if incomplete. */
-function firstRecord(text, delimiter, complete) {
-  const fields = [];
-  let field = '';
-  let quoted = false;
-  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') field += text[i++];
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === delimiter) {
-      fields.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      fields.push(field);
-      return fields;
-    } else field += c;
-  }
-  if (!complete || text.length === 0) return null;
-  fields.push(field);
-  return fields;
-}
-
-/** impute_dict.pkl, else impute_dict.json, else any .pkl or .json file. */
-function pickDict(artifacts) {
-  const by = (test) => artifacts.find((a) => test(a.name));
-  return by((n) => n === 'impute_dict.pkl') ?? by((n) => n === 'impute_dict.json')
-    ?? by((n) => n.endsWith('.pkl')) ?? by((n) => n.endsWith('.json'));
-}
-
 /**
  * Pass 2 over every shard, each output shard appended to a zip as it
- * finishes, then the artifacts. Resolves to { file, summary, ... }.
+ * finishes, then every artifact (carried files included) under
+ * model_artifacts/. Resolves to { file, summary, ... }.
  */
 async function fillToZip() {
   const out = await openOutput();
@@ -236,9 +179,6 @@ async function fillToZip() {
       onProgress: progress,
       signal: controller.signal,
     });
-    for (const a of carry) {
-      await out.write(zip.add(`model_artifacts/${a.name}`, new Uint8Array(await a.file.arrayBuffer())));
-    }
     for (const [name, bytes] of Object.entries(job.artifacts())) {
       await out.write(zip.add(`model_artifacts/${name}`, bytes));
     }

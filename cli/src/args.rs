@@ -196,80 +196,9 @@ pub fn splits(list: &Option<String>) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use clap::CommandFactory;
-    use shardimpute_core::Strategy;
-
     #[test]
     fn clap_definition_is_valid() {
-        Cli::command().debug_assert();
-    }
-
-    fn run_common(args: &[&str]) -> Common {
-        let mut all = vec![
-            "shardimpute",
-            "run",
-            "--job-type",
-            "training",
-            "--input",
-            "in",
-            "--output",
-            "out",
-        ];
-        all.extend_from_slice(args);
-        match Cli::try_parse_from(all).unwrap().command {
-            Command::Run(run) => run.common,
-            other => panic!("expected run, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn flags_override_env() {
-        let common = run_common(&[
-            "--label-field",
-            "y",
-            "--column-strategy",
-            "Price=median",
-            "--na-values",
-            "NULL",
-            "--rename-dots",
-        ]);
-        let env = vec![
-            ("LABEL_FIELD".to_string(), "target2".to_string()),
-            ("DEFAULT_TEXT_STRATEGY".to_string(), "empty".to_string()),
-        ];
-        let s = common.settings(env).unwrap();
-        assert_eq!(s.label_field, "y");
-        assert_eq!(s.default_text_strategy, Strategy::Empty);
-        assert_eq!(s.column_strategy("Price"), Some(Strategy::Median));
-        assert_eq!(s.na_values, vec!["NULL"]);
-        assert!(s.rename_dots);
-    }
-
-    #[test]
-    fn every_setting_has_a_flag() {
-        let cmd = Cli::command();
-        let run = cmd.find_subcommand("run").unwrap();
-        for s in SETTINGS {
-            assert!(
-                run.get_arguments().any(|a| a.get_long() == Some(s.flag)),
-                "--{} missing",
-                s.flag
-            );
-        }
-    }
-
-    #[test]
-    fn bad_flag_values_are_errors() {
-        let common = run_common(&["--auto-detect-categorical", "perhaps"]);
-        assert!(common.settings(Vec::new()).is_err());
-        let common = run_common(&["--column-strategy", "nostrategy"]);
-        assert!(common.settings(Vec::new()).is_err());
-    }
-
-    #[test]
-    fn fit_takes_no_splits() {
-        let r = Cli::try_parse_from(["shardimpute", "fit", "--input", "in", "--splits", "val"]);
-        assert!(r.is_err());
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -76,7 +76,7 @@ impl Serialize for ShardFormat {
 }
 
 /// One shard file of a split.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shard {
     /// The split folder's name (`train`).
     pub split: String,
@@ -92,6 +92,19 @@ impl Shard {
     /// The path relative to the dataset folder: `train/part-00042.csv`.
     pub fn path(&self) -> String {
         format!("{}/{}", self.split, self.name)
+    }
+}
+
+/// `{ path, name, format, size }`.
+impl Serialize for Shard {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Shard", 4)?;
+        st.serialize_field("path", &self.path())?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("format", &self.format)?;
+        st.serialize_field("size", &self.size)?;
+        st.end()
     }
 }
 

@@ -69,3 +69,32 @@ pub fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
     m.lock()
         .map_err(|_| Error::internal("a worker thread panicked"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::ShardFormat;
+
+    #[test]
+    fn a_poisoned_lock_is_an_internal_error_not_a_cancel() {
+        let source = MemorySource::default();
+        source
+            .insert("train/a.csv".into(), b"x\n".to_vec())
+            .unwrap();
+        let _ = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _guard = source.0.lock().unwrap();
+                panic!("a worker fails while holding the lock");
+            })
+            .join()
+        });
+        let shard = Shard {
+            split: "train".into(),
+            name: "a.csv".into(),
+            format: ShardFormat::Csv { gzip: false },
+            size: 2,
+        };
+        let e = source.read(&shard).unwrap_err();
+        assert_eq!(e.kind().name(), "internal");
+    }
+}

@@ -2,7 +2,9 @@
 // served WITH COOP/COEP (cross-origin isolated: the threaded build) and once
 // WITHOUT (the single-threaded build). The page is driven only through its
 // data-testid hooks; the zip it hands out is checked against the expected
-// answers the way the CLI's conformance test checks its output.
+// answers the way the CLI's conformance test checks its output, and its
+// reports (imputation_report.json, imputation_summary.txt) against the
+// expected fill values and the input as pandas reads it.
 //
 //   node --test tests/browser/      (after make dist)
 
@@ -10,22 +12,92 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import {
-  assertPicklesEqual, assertTablesMatch, downloadZip, fixture, pythonWithPyarrow, readCsv,
-  readParquet, readZip, runJob, useApp,
+  OUR_ARTIFACTS, REPORT_KEYS, assertPicklesEqual, assertTablesMatch, downloadZip, fixture, pythonWithPyarrow,
+  readCsv, readParquet, readZip, runJob, useApp,
 } from './helpers.mjs';
 
 const CASES = ['csv-defaults', 'parquet-defaults', 'csv-inference'];
 // the Parquet cells are read with pyarrow: no pyarrow is a failure, not a skip
 const pyarrow = pythonWithPyarrow();
 
+/**
+ * Rows and missing cells per column of each split of a fixture's input, as
+ * pandas reads it (read_csv's default NA strings; Parquet nulls and NaN).
+ */
+function pandasMissing(dir) {
+  const script = `
+import json, os, sys
+import pandas as pd
+out = {}
+for split in sorted(os.listdir(sys.argv[1])):
+    rows, missing = 0, {}
+    for f in sorted(os.listdir(os.path.join(sys.argv[1], split))):
+        p = os.path.join(sys.argv[1], split, f)
+        df = pd.read_parquet(p) if f.endswith('.parquet') else pd.read_csv(p, sep='\\t' if '.tsv' in f else ',')
+        rows += len(df)
+        for c, n in df.isna().sum().items():
+            missing[c] = missing.get(c, 0) + int(n)
+    out[split] = {'rows': rows, 'missing': missing}
+print(json.dumps(out))
+`;
+  return JSON.parse(execFileSync(pyarrow, ['-c', script, dir]).toString());
+}
+
+/** The fill values a fixture expects: its expected impute_dict.json, or the pickle it gives, as Python loads it. */
+function expectedDict(c) {
+  const json = path.join(c.dir, 'expected/impute_dict.json');
+  if (fs.existsSync(json)) return JSON.parse(fs.readFileSync(json, 'utf8'));
+  const script = 'import json, pickle, sys; print(json.dumps(pickle.load(open(sys.argv[1], "rb"))))';
+  return JSON.parse(execFileSync(pyarrow, ['-c', script, c.artifacts]).toString());
+}
+
+/** imputation_report.json and imputation_summary.txt against the input and the expected fill values. */
+function checkReports(c, zip) {
+  const report = JSON.parse(zip.get('model_artifacts/imputation_report.json').toString());
+  for (const k of REPORT_KEYS) assert.ok(k in report, `imputation_report.json has \`${k}\``);
+  assert.match(report.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.ok(Math.abs(Date.parse(report.timestamp) - Date.now()) < 600e3, `timestamp ${report.timestamp} is now`);
+  const input = pandasMissing(c.input);
+  const dict = expectedDict(c);
+  assert.deepEqual(Object.keys(report.imputation_summary), Object.keys(dict), 'imputed columns');
+  for (const [col, v] of Object.entries(dict)) {
+    const entry = report.imputation_summary[col];
+    assert.ok(Object.is(entry.fill_value, v), `report: \`${col}\` fill value ${entry.fill_value}, want ${v}`);
+    for (const split of Object.keys(input)) {
+      assert.equal(entry.cells_filled[split], input[split].missing[col], `report: \`${col}\` cells filled in ${split}`);
+    }
+  }
+  if (c.jobType === 'training') {
+    for (const [col, n] of Object.entries(input.train.missing)) {
+      assert.equal(report.missing_value_analysis[col]?.missing_count, n, `report: \`${col}\` missing in train`);
+    }
+  }
+  for (const [split, { rows }] of Object.entries(input)) {
+    assert.equal(report.validation_report.splits[split].rows_in, rows, `report: ${split} rows in`);
+    assert.equal(report.validation_report.splits[split].rows_out, rows, `report: ${split} rows out`);
+  }
+  assert.equal(report.validation_report.rows_in_equals_rows_out, true);
+  assert.equal(report.quality_metrics.total_columns_imputed, Object.keys(dict).length);
+  assert.ok(Array.isArray(report.recommendations));
+
+  const text = zip.get('model_artifacts/imputation_summary.txt').toString();
+  const rows = Object.values(input).reduce((n, x) => n + x.rows, 0);
+  assert.match(text, new RegExp(`^job type: ${c.jobType}$`, 'm'));
+  assert.match(text, new RegExp(`rows: ${rows}, rows in = rows out: yes$`, 'm'));
+  assert.match(text, new RegExp(`^columns imputed: ${Object.keys(dict).length}$`, 'm'));
+  for (const col of Object.keys(dict)) assert.ok(text.includes(`  ${col}: `), `imputation_summary.txt names \`${col}\``);
+}
+
 /** Checks a zip from the page against a fixture's expected answers. */
 function checkExpected(t, c, zip) {
   const expected = path.join(c.dir, 'expected');
   const artifact = (n) => zip.get(`model_artifacts/${n}`);
-  for (const n of ['impute_dict.pkl', 'impute_dict.json', 'imputation_summary.json']) {
-    assert.ok(artifact(n), `the zip has model_artifacts/${n}`);
-  }
+  // every artifact, once (readZip refuses duplicates), and nothing else
+  assert.deepEqual([...zip.keys()].filter((p) => p.startsWith('model_artifacts/')).sort(),
+    OUR_ARTIFACTS.map((n) => `model_artifacts/${n}`).sort());
+  checkReports(c, zip);
 
   // every input shard comes back, under the same split and name
   const inputs = [];

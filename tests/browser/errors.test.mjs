@@ -1,7 +1,7 @@
 // Failures through the page: a bad shard is named in the status (with the
 // CLI's message), a non-training job without fill values, an unsafe pickle,
-// and cancelling a run. Then: the main thread stays responsive while a
-// larger dataset runs.
+// and cancelling a run (told apart from errors by the error's kind, not its
+// text). Then: the main thread stays responsive while a larger dataset runs.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,6 +58,19 @@ for (const isolated of [true, false]) {
       await page.context().close();
     });
 
+    test('an error whose message says "cancelled" is an error, not a cancel', async () => {
+      const input = copyInput('csv-defaults');
+      cleanup.push(input);
+      const header = fs.readFileSync(path.join(input, 'val/part-00000.csv'), 'utf8').split('\n')[0];
+      fs.writeFileSync(path.join(input, 'val/cancelled.csv'), `${header}\nonly,three,fields\n`);
+      const page = await app.open();
+      const status = await runJob(page, { input, jobType: 'training' });
+      assert.match(status, /^error: .*val\/cancelled\.csv/);
+      assert.equal(await page.getByTestId('status').getAttribute('class'), 'error');
+      assert.deepEqual(page.problems, []);
+      await page.context().close();
+    });
+
     test('a corrupt Parquet training shard fails pass 1, naming the shard', async () => {
       const input = copyInput('parquet-defaults');
       cleanup.push(input);
@@ -75,6 +88,15 @@ for (const isolated of [true, false]) {
       const page = await app.open();
       let status = await runJob(page, { input: c.input, jobType: 'validation' });
       assert.match(status, /^error: .*needs saved fill values/);
+      // artifacts without impute_dict.pkl or impute_dict.json: the same error
+      const only = path.join(tmpdir(), 'scaler_params.json');
+      cleanup.push(path.join(path.dirname(only), 'x'));
+      fs.writeFileSync(only, '{"mean": 1.5}\n');
+      await page.getByTestId('artifacts').setInputFiles(only);
+      await page.getByTestId('run').click();
+      status = await finalStatus(page);
+      assert.match(status, /^error: .*needs saved fill values.*impute_dict\.pkl/);
+      assert.equal(await page.getByTestId('download').isVisible(), false);
       // pickle of os.system('true'): a global and a reduce; never executed
       const dir = tmpdir();
       cleanup.push(path.join(dir, 'x'));
@@ -103,7 +125,8 @@ for (const isolated of [true, false]) {
       await page.getByTestId('status').filter({ hasText: /shards/ }).filter({ hasText: /^pass/ }).waitFor();
       await page.getByTestId('cancel').click();
       const status = await finalStatus(page);
-      assert.match(status, /^cancelled/);
+      assert.match(status, /^cancelled: /);
+      assert.notEqual(await page.getByTestId('status').getAttribute('class'), 'error');
       assert.equal(await page.getByTestId('download').isVisible(), false);
       assert.equal(await page.getByTestId('run').isEnabled(), true);
       await page.getByTestId('run').click();

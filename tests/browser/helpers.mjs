@@ -223,6 +223,30 @@ export function runCli(c) {
   return files;
 }
 
+/**
+ * A CLI output file with the run's time in the reports blanked: two runs on
+ * the same data differ only there (imputation_report.json's `timestamp`,
+ * imputation_summary.txt's `time:` line).
+ */
+export function untimed(p, bytes) {
+  const name = path.basename(p);
+  if (name === 'imputation_report.json') {
+    const { timestamp } = JSON.parse(bytes.toString());
+    assert.match(timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, `${p}: timestamp`);
+    return Buffer.from(bytes.toString().replace(`"timestamp": "${timestamp}"`, '"timestamp": ""'));
+  }
+  if (name === 'imputation_summary.txt') return Buffer.from(bytes.toString().replace(/^time: \S+$/m, 'time:'));
+  return bytes;
+}
+
+/** The artifacts every run writes into model_artifacts/. */
+export const OUR_ARTIFACTS = ['impute_dict.pkl', 'impute_dict.json', 'imputation_summary.json',
+  'imputation_report.json', 'imputation_summary.txt'];
+
+/** The keys of imputation_report.json. */
+export const REPORT_KEYS = ['timestamp', 'missing_value_analysis', 'validation_report', 'imputation_summary',
+  'quality_metrics', 'recommendations'];
+
 // ---------------------------------------------------------------- the fixtures' rule
 
 /** pandas' default NA strings (shardimpute-core's DEFAULT_NA_VALUES). */

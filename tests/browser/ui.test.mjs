@@ -1,14 +1,16 @@
 // The page's own features: the sample dataset, the column table and chart
 // after pass 1, editing a fill value and re-running pass 2, a split folder
-// picked directly, model_artifacts/ inside the dataset folder, and files
-// flagged as ignored.
+// picked directly, model_artifacts/ inside the dataset folder, files
+// flagged as ignored, and the column names shown before a run (CSV, gzip
+// CSV, Parquet).
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  downloadZip, finalStatus, fixture, readCsv, readZip, runJob, tmpdir, useApp,
+  OUR_ARTIFACTS, downloadZip, finalStatus, fixture, pythonWithPyarrow, readCsv, readZip, runJob, tmpdir, useApp,
 } from './helpers.mjs';
 
 const temps = [];
@@ -90,8 +92,7 @@ describe('the web app', () => {
     assert.match(await finalStatus(page), /^done: 2 shards/);
     const zip = readZip(await downloadZip(page));
     assert.deepEqual([...zip.keys()].sort(), [
-      'model_artifacts/impute_dict.json', 'model_artifacts/impute_dict.pkl', 'model_artifacts/imputation_summary.json',
-      'validation/part-00000.csv', 'validation/part-00001.csv',
+      ...OUR_ARTIFACTS.map((n) => `model_artifacts/${n}`), 'validation/part-00000.csv', 'validation/part-00001.csv',
     ].sort());
     assert.deepEqual(page.problems, []);
     await page.context().close();
@@ -104,6 +105,9 @@ describe('the web app', () => {
     fs.mkdirSync(path.join(ds, 'model_artifacts'));
     fs.copyFileSync(c.artifacts, path.join(ds, 'model_artifacts/impute_dict.pkl'));
     fs.writeFileSync(path.join(ds, 'model_artifacts/scaler_params.json'), '{"mean": 1.5}\n');
+    // a training run's reports there too: written anew, not carried
+    const stale = ['imputation_summary.json', 'imputation_report.json', 'imputation_summary.txt'];
+    for (const n of stale) fs.writeFileSync(path.join(ds, 'model_artifacts', n), 'STALE');
     const page = await app.open();
     // the job type follows the layout: validation/ only
     await page.getByTestId('input-folder').setInputFiles(ds);
@@ -114,7 +118,10 @@ describe('the web app', () => {
     assert.match(await finalStatus(page), /^done: /);
     const zip = readZip(await downloadZip(page));
     assert.equal(zip.get('model_artifacts/scaler_params.json').toString(), '{"mean": 1.5}\n');
-    assert.ok(zip.has('model_artifacts/impute_dict.pkl'));
+    assert.deepEqual([...zip.keys()].filter((p) => p.startsWith('model_artifacts/')).sort(),
+      [...OUR_ARTIFACTS, 'scaler_params.json'].map((n) => `model_artifacts/${n}`).sort());
+    for (const n of stale) assert.notEqual(zip.get(`model_artifacts/${n}`).toString(), 'STALE', n);
+    assert.equal(JSON.parse(zip.get('model_artifacts/imputation_report.json').toString()).job_type, 'validation');
     assert.ok(zip.has('validation/part-00001.csv'));
     assert.deepEqual(page.problems, []);
     await page.context().close();
@@ -204,8 +211,39 @@ describe('the web app', () => {
     const dict = JSON.parse(zip.get('model_artifacts/impute_dict.json').toString());
     assert.ok(!('num_normal' in dict));
     const summary = JSON.parse(zip.get('model_artifacts/imputation_summary.json').toString());
-    assert.deepEqual(summary.config.excludeColumns, ['num_normal']);
+    assert.deepEqual(summary.settings.exclude_columns, ['num_normal']);
+    assert.deepEqual(summary.settings.column_strategies, [['num_skewed', 'median']]);
     assert.deepEqual(page.problems, []);
     await page.context().close();
+  });
+
+  test("the column table lists the first shard's columns before a run: CSV, gzip CSV, Parquet", async () => {
+    const py = pythonWithPyarrow();
+    const script = String.raw`
+import csv, gzip, io, json, sys
+import pyarrow.parquet as pq
+p = sys.argv[1]
+if p.endswith('.parquet'):
+    print(json.dumps(pq.read_schema(p).names))
+else:
+    raw = gzip.open(p, 'rb').read() if p.endswith('.gz') else open(p, 'rb').read()
+    print(json.dumps(next(csv.reader(io.StringIO(raw.decode('utf-8-sig'), newline='')))))
+`;
+    for (const name of ['csv-defaults', 'csvgz-defaults', 'parquet-defaults']) {
+      const page = await app.open();
+      const c = fixture(name);
+      const train = path.join(c.input, 'train');
+      const first = path.join(train, fs.readdirSync(train).sort()[0]);
+      const want = JSON.parse(execFileSync(py, ['-c', script, first]).toString());
+      assert.ok(want.length > 1, `${name}: the test read a header`);
+      await page.getByTestId('input-folder').setInputFiles(c.input);
+      await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+      const names = await page.locator('#columns tbody tr th').evaluateAll((ths) => ths.map((th) => th.firstChild.textContent));
+      assert.deepEqual(names, want, name);
+      // the label column is suggested from those names
+      assert.equal(await page.getByLabel('Label column (never imputed)').inputValue(), 'target');
+      assert.deepEqual(page.problems, []);
+      await page.context().close();
+    }
   });
 });

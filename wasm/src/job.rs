@@ -140,21 +140,7 @@ impl Job {
     /// `{ splits: [{ name, shards: [{ path, name, format, size }] }], ignored }`.
     #[wasm_bindgen(getter, unchecked_return_type = "Dataset")]
     pub fn dataset(&self) -> Result<JsValue, JsValue> {
-        let job = self.state.job.borrow();
-        let d = job.dataset();
-        let splits: Vec<_> = d
-            .splits
-            .iter()
-            .map(|split| {
-                let shards: Vec<_> = split
-                    .shards
-                    .iter()
-                    .map(|sh| json!({ "path": sh.path(), "name": sh.name, "format": sh.format.label(), "size": sh.size }))
-                    .collect();
-                json!({ "name": split.name, "shards": shards })
-            })
-            .collect();
-        to_js(&json!({ "splits": splits, "ignored": d.ignored }))
+        to_js(self.state.job.borrow().dataset())
     }
 
     /// The settings in use (after defaults), as a plain object.

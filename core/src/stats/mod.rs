@@ -450,4 +450,20 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn label_and_excluded_columns_keep_no_values() {
+        let settings =
+            Settings::from_env_text("EXCLUDE_COLUMNS=free\nCOLUMN_STRATEGY_m=median").unwrap();
+        assert_eq!(keep_for(&settings, "target"), Keep::Counts);
+        assert_eq!(keep_for(&settings, "free"), Keep::Counts);
+        assert_eq!(keep_for(&settings, "m"), Keep::Values);
+        assert_eq!(keep_for(&settings, "other"), Keep::Summary);
+        let mut free = ColumnStats::new(keep_for(&settings, "free"));
+        for i in 0..1000 {
+            free.add_text(format!("value {i}").as_bytes());
+        }
+        free.add_missing();
+        assert_eq!((free.rows, free.missing, free.distinct()), (1001, 1, 0));
+    }
 }

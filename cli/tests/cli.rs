@@ -1,0 +1,307 @@
+//! The command line and the job as a user drives it: flags from the
+//! settings table, subcommands, the parameter accumulator, fill values that
+//! must be finite, artifacts that are valid JSON, temporary names, exit
+//! codes. Regression tests are named after the bug they pin.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn dataset(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = d.path().join("in").join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    d
+}
+
+const SMALL: &str = "id,target,x,c\n0,1,1.5,a\n1,0,,b\n2,1,2.5,\n";
+
+fn small() -> tempfile::TempDir {
+    dataset(&[
+        ("train/part-00000.csv", SMALL),
+        ("val/part-00000.csv", SMALL),
+        ("test/part-00000.csv", SMALL),
+    ])
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Every file under `dir` (none when it does not exist).
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_setting_has_a_flag_naming_its_environment_variable() {
+    let help = run_ok(&["run", "--help"], &[]);
+    for s in shardimpute_core::SETTINGS {
+        assert!(
+            help.contains(&format!("--{}", s.flag)),
+            "--{} missing",
+            s.flag
+        );
+        assert!(help.contains(s.env), "{} missing from --help", s.env);
+    }
+}
+
+#[test]
+fn fit_refuses_splits() {
+    let out = shardimpute(&["fit", "--input", "in", "--splits", "val"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn flags_override_environment_variables() {
+    let d = small();
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.extend(
+        [
+            "--quiet",
+            "--label-field",
+            "target",
+            "--column-strategy",
+            "x=median",
+        ]
+        .map(String::from),
+    );
+    let env = [("LABEL_FIELD", "nope"), ("DEFAULT_TEXT_STRATEGY", "empty")]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+    run_ok(&args, &env);
+    let s = json(&out.join("model_artifacts/imputation_summary.json"));
+    assert_eq!(s["settings"]["label_field"], "target");
+    assert_eq!(s["settings"]["default_text_strategy"], "empty");
+    assert_eq!(
+        s["settings"]["column_strategies"],
+        serde_json::json!([["x", "median"]])
+    );
+    let dict = json(&out.join("model_artifacts/impute_dict.json"));
+    assert_eq!(dict["x"], 2.0); // median of 1.5, 2.5
+    assert_eq!(dict["c"], "");
+}
+
+#[test]
+fn bad_flag_values_are_one_line_errors() {
+    let d = small();
+    let out = d.path().join("out");
+    for (flag, value, needle) in [
+        (
+            "--auto-detect-categorical",
+            "perhaps",
+            "expected true or false",
+        ),
+        ("--column-strategy", "nostrategy", "COL=S"),
+        ("--numerical-constant-value", "nan", "finite"),
+    ] {
+        let mut args = run_args("training", &d.path().join("in"), &out);
+        args.extend([flag, value].map(String::from));
+        let err = run_err(&args);
+        assert!(err.contains(needle), "{flag} {value}: {err}");
+        assert!(files_under(&out).is_empty(), "{flag}: output left behind");
+    }
+}
+
+#[test]
+fn training_with_artifacts_in_but_no_impute_dict_carries_the_files() {
+    let d = small();
+    let art = d.path().join("params");
+    std::fs::create_dir_all(&art).unwrap();
+    std::fs::write(art.join("feature_params.json"), b"{\"k\": 1}").unwrap();
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.extend([
+        "--quiet".into(),
+        "--artifacts-in".into(),
+        art.display().to_string(),
+    ]);
+    run_ok(&args, &[]);
+    let carried = std::fs::read(out.join("model_artifacts/feature_params.json")).unwrap();
+    assert_eq!(carried, b"{\"k\": 1}");
+    assert!(out.join("model_artifacts/impute_dict.pkl").is_file());
+}
+
+#[test]
+fn fill_records_fill_as_its_job_type() {
+    let d = small();
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.push("--quiet".into());
+    run_ok(&args, &[]);
+    let filled = d.path().join("filled");
+    let dict = out.join("model_artifacts/impute_dict.pkl");
+    run_ok(
+        &[
+            "fill",
+            "--quiet",
+            "--input",
+            &d.path().join("in").display().to_string(),
+            "--output",
+            &filled.display().to_string(),
+            "--impute-dict",
+            &dict.display().to_string(),
+        ],
+        &[],
+    );
+    let s = json(&filled.join("model_artifacts/imputation_summary.json"));
+    assert_eq!(s["job_type"], "fill");
+}
+
+/// `json.loads` that refuses `NaN` / `Infinity` (which Python accepts by
+/// default, and which are not JSON); prints `repr` of each value.
+const STRICT_JSON: &str = "import json, sys\n\
+def bad(c): raise SystemExit('not JSON: ' + c)\n\
+d = json.loads(open(sys.argv[1]).read(), parse_constant=bad)\n\
+print(' '.join(repr(v) for v in d.values()))\n";
+
+#[test]
+fn the_mean_of_huge_values_does_not_overflow() {
+    let text = "target,x\n1,1e308\n0,1e308\n1,\n";
+    let d = dataset(&[
+        ("train/part-00000.csv", text),
+        ("val/part-00000.csv", text),
+        ("test/part-00000.csv", text),
+    ]);
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.push("--quiet".into());
+    run_ok(&args, &[]);
+    let got = python(
+        STRICT_JSON,
+        &[&out
+            .join("model_artifacts/impute_dict.json")
+            .display()
+            .to_string()],
+    );
+    assert_eq!(got.trim(), "1e+308");
+    let filled = std::fs::read_to_string(out.join("train/part-00000.csv")).unwrap();
+    assert!(filled.ends_with("1,1e+308\n"), "{filled}");
+}
+
+#[test]
+fn a_fill_value_that_is_not_finite_is_an_error_naming_the_column() {
+    let text = "target,x\n1,inf\n0,-inf\n1,\n";
+    let d = dataset(&[
+        ("train/part-00000.csv", text),
+        ("val/part-00000.csv", text),
+        ("test/part-00000.csv", text),
+    ]);
+    let out = d.path().join("out");
+    let err = run_err(&run_args("training", &d.path().join("in"), &out));
+    for needle in ["column `x`", "finite", "COLUMN_STRATEGY_x=median"] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(
+        files_under(&out).is_empty(),
+        "output left: {:?}",
+        files_under(&out)
+    );
+}
+
+#[test]
+fn temporary_names_are_not_predictable_and_symlinks_are_not_followed() {
+    let d = small();
+    let out = d.path().join("out");
+    let victim = d.path().join("victim");
+    std::fs::write(&victim, b"keep me").unwrap();
+    // the names the first version used for its temporary files
+    for planted in [
+        "model_artifacts/impute_dict.partial",
+        "train/.part-00000.csv.partial",
+    ] {
+        let p = out.join(planted);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+    }
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.push("--quiet".into());
+    run_ok(&args, &[]);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    // both dict files written in full, each its own
+    let got = python(
+        STRICT_JSON,
+        &[&out
+            .join("model_artifacts/impute_dict.json")
+            .display()
+            .to_string()],
+    );
+    assert_eq!(got.trim(), "2.0 'a'");
+    let pkl = python(
+        "import pickle, sys\nprint(pickle.load(open(sys.argv[1], 'rb')))",
+        &[&out
+            .join("model_artifacts/impute_dict.pkl")
+            .display()
+            .to_string()],
+    );
+    assert_eq!(pkl.trim(), "{'x': 2.0, 'c': 'a'}");
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_failure() {
+    let d = small();
+    let out = d.path().join("out");
+    let args = run_args("training", &d.path().join("in"), &out);
+    // the summary line goes to a pipe whose reader has exited
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("sleep_then() { sleep 0.2; \"$@\"; }; sleep_then \"$0\" \"$@\" | true; exit ${PIPESTATUS[0]}")
+        .arg(env!("CARGO_BIN_EXE_shardimpute"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(out.join("model_artifacts/impute_dict.pkl").is_file());
+}
+
+#[test]
+fn the_reports_of_the_reference_step_are_written() {
+    let d = small();
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.push("--quiet".into());
+    run_ok(&args, &[]);
+    let r = json(&out.join("model_artifacts/imputation_report.json"));
+    for key in [
+        "timestamp",
+        "missing_value_analysis",
+        "validation_report",
+        "imputation_summary",
+        "quality_metrics",
+        "recommendations",
+    ] {
+        assert!(r.get(key).is_some(), "{key} missing");
+    }
+    let q = &r["quality_metrics"];
+    assert_eq!(q["total_columns_imputed"], 2);
+    assert_eq!(q["strategy_distribution"]["mean"], 1);
+    assert_eq!(r["missing_value_analysis"]["x"]["missing_count"], 1);
+    assert_eq!(r["imputation_summary"]["x"]["cells_filled"]["val"], 1);
+    let text = std::fs::read_to_string(out.join("model_artifacts/imputation_summary.txt")).unwrap();
+    assert!(text.contains("x: numerical mean, fill value 2.0"), "{text}");
+}

@@ -1,0 +1,70 @@
+/** Settings of a run; every field is optional (see `defaultSettings()`). */
+export interface Settings {
+  labelField?: string;
+  excludeColumns?: string[];
+  defaultNumericalStrategy?: "mean" | "median" | "constant";
+  defaultCategoricalStrategy?: "mode" | "most_frequent" | "constant";
+  defaultTextStrategy?: "mode" | "most_frequent" | "constant" | "empty";
+  numericalConstantValue?: number | string;
+  categoricalConstantValue?: string;
+  textConstantValue?: string;
+  autoDetectCategorical?: boolean;
+  categoricalUniqueRatioThreshold?: number;
+  validateFillValues?: boolean;
+  /** `[column, strategy]` pairs, as `COLUMN_STRATEGY_<column>`. */
+  columnStrategies?: [string, string][];
+  /** Field texts that mean "missing" in CSV/TSV. */
+  naValues?: string[];
+  renameDots?: boolean;
+}
+export type JobType = "training" | "validation" | "testing" | "calibration";
+/** One input file: its path in the dataset folder (`train/part-00000.csv`). */
+export interface ShardFile { path: string; file: Blob; }
+export interface DatasetShard { path: string; name: string; format: string; size: number; }
+export interface Dataset { splits: { name: string; shards: DatasetShard[] }[]; ignored: string[]; }
+export type FillValue = number | string | boolean;
+export interface ColumnPlan {
+  name: string;
+  type: "numerical" | "categorical" | "text";
+  strategy: string | null;
+  fillValue: FillValue | null;
+  missingCount: number;
+  missingPct: number;
+  distinct: number | null;
+  skipped: string | null;
+}
+export interface Plan { columns: ColumnPlan[]; warnings: string[]; }
+export interface Progress {
+  pass: "fit" | "fill";
+  /** The last shard finished. */
+  shard: string;
+  shardsDone: number;
+  shardsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  rowsDone: number;
+}
+export interface PassOptions {
+  onProgress?: (p: Progress) => void;
+  /** Aborting rejects the pass with a "cancelled" error. */
+  signal?: AbortSignal;
+}
+export interface FillOptions extends PassOptions {
+  /** Each output shard, in shard order; awaited when it returns a promise. */
+  onShard?: (path: string, bytes: Uint8Array) => void | Promise<void>;
+}
+/** Every artifact by file name: carried files, then ours. */
+export type Artifacts = Record<string, Uint8Array> & {
+  "impute_dict.pkl": Uint8Array;
+  "impute_dict.json": Uint8Array;
+  "imputation_summary.json": Uint8Array;
+  "imputation_report.json": Uint8Array;
+  "imputation_summary.txt": Uint8Array;
+};
+/** A file of a saved artifacts folder. */
+export interface ArtifactFile { name: string; file: Blob; }
+/** Errors thrown or rejected by the engine carry a kind. */
+export interface ShardImputeError extends Error {
+  kind: "io" | "layout" | "csv" | "parquet" | "gzip" | "schema" | "artifact" | "settings"
+    | "fill_value" | "row_count" | "state" | "internal" | "cancelled";
+}
