@@ -1,11 +1,10 @@
 //! `shardimpute`: the native command line over `shardimpute-core`.
 //!
-//! Glue only: flags to settings (`args`), files on disk (`fsio`), a
-//! progress bar, and the exit path. Exit codes: 0 success, 1 the run
-//! failed, 2 bad command line.
+//! Glue only: flags to settings (`args`), a progress bar, and the exit
+//! path; core runs the job over the folders. Exit codes: 0 success, 1 the
+//! run failed, 2 bad command line.
 
 mod args;
-mod fsio;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -15,10 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use shardimpute_core::{Control, Job, JobKind, JobType, Pass, Progress};
+use shardimpute_core::fs::{run_folders, split_folders, Folders};
+use shardimpute_core::{utc_timestamp, Control, JobKind, JobType, Pass, Progress};
 
 use args::{Cli, Command, Common};
-use fsio::{DirSink, DirSource};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -89,7 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let splits = match args::splits(&a.splits) {
                 Some(s) => s,
-                None => fsio::split_folders(&a.input)
+                None => split_folders(&a.input)
                     .with_context(|| format!("input {}", a.input.display()))?,
             };
             execute(Invocation {
@@ -134,38 +133,26 @@ fn execute(inv: Invocation<'_>) -> anyhow::Result<()> {
     let started = Instant::now();
     let settings = inv.common.settings(std::env::vars())?;
     start_threads(inv.common.threads)?;
-    let in_input = |e: shardimpute_core::Error| {
-        anyhow::Error::new(e).context(format!("input {}", inv.input.display()))
+    let bar = progress_bar(inv.common.quiet);
+    let progress = on_progress(&bar);
+    let ctl = Control {
+        cancel: None,
+        progress: Some(&progress),
     };
-    let files = fsio::list_dataset(inv.input).map_err(in_input)?;
-    let mut job = Job::new(
-        inv.kind,
-        settings,
-        files.iter().map(|(p, s)| (p.as_str(), *s)),
-        inv.splits,
-    )
-    .map_err(in_input)?;
-    if let Some(dir) = inv.artifacts_in {
-        job.add_artifacts(fsio::read_artifacts(dir)?)?;
-    }
-    if let Some(file) = inv.impute_dict {
-        let name = file.display().to_string();
-        job.load_fill_values(&name, &fsio::read_file(file)?)?;
-    }
-    let source = DirSource {
-        root: inv.input.to_path_buf(),
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let folders = Folders {
+        input: inv.input,
+        output: inv.output,
+        artifacts_out: &inv.artifacts_out,
+        artifacts_in: inv.artifacts_in,
+        impute_dict: inv.impute_dict,
+        splits: inv.splits,
     };
-    let shards = DirSink::new(inv.output.map_or_else(PathBuf::new, Path::to_path_buf));
-    let artifacts = DirSink::new(inv.artifacts_out.clone());
-    let result = run_job(&mut job, &source, &shards, &artifacts, inv.common.quiet)
-        .map_err(in_input)
-        .and_then(|()| shards.commit().map_err(anyhow::Error::new))
-        .and_then(|()| artifacts.commit().map_err(anyhow::Error::new));
-    if let Err(e) = result {
-        shards.abort();
-        artifacts.abort();
-        return Err(e);
-    }
+    let result = run_folders(inv.kind, settings, folders, ctl, &utc_timestamp(now));
+    bar.finish_and_clear();
+    let job = result.with_context(|| format!("input {}", inv.input.display()))?;
     for w in job.warnings() {
         eprintln!("shardimpute: warning: {w}");
     }
@@ -175,33 +162,6 @@ fn execute(inv: Invocation<'_>) -> anyhow::Result<()> {
             &inv.artifacts_out.display().to_string(),
         );
         writeln!(std::io::stdout(), "{line}")?;
-    }
-    Ok(())
-}
-
-/// The passes with a progress bar, then the artifacts (all under
-/// temporary names until the caller commits).
-fn run_job(
-    job: &mut Job,
-    source: &DirSource,
-    shards: &DirSink,
-    artifacts: &DirSink,
-    quiet: bool,
-) -> shardimpute_core::Result<()> {
-    let bar = progress_bar(quiet);
-    let progress = on_progress(&bar);
-    let ctl = Control {
-        cancel: None,
-        progress: Some(&progress),
-    };
-    let result = job.run(source, shards, ctl);
-    bar.finish_and_clear();
-    result?;
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    for (name, bytes) in job.artifacts(&shardimpute_core::utc_timestamp(now))? {
-        artifacts.put(Path::new(&name), &bytes)?;
     }
     Ok(())
 }

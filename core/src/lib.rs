@@ -25,6 +25,8 @@ mod artifacts;
 mod dataset;
 mod error;
 mod formats;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fs;
 mod io;
 mod job;
 mod pandas;

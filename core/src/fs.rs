@@ -1,5 +1,7 @@
-//! Files on disk: listing a dataset folder, reading shards and artifacts,
-//! and writing output so that nothing looks complete before it is.
+//! A job over folders on disk, for the native front ends (the CLI, the
+//! Python package): listing a dataset folder, reading shards and
+//! artifacts, and writing output so that nothing looks complete before it
+//! is.
 //!
 //! Output files are written under fresh temporary names (created
 //! exclusively, unpredictable, so never through a planted symlink) and
@@ -12,14 +14,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use shardimpute_core::{Error, Result, Shard, Sink, Source};
+use crate::dataset::Shard;
+use crate::error::{Error, Result};
+use crate::io::{Sink, Source};
+use crate::job::{Control, Job, JobKind};
+use crate::settings::Settings;
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::io(path.display().to_string(), what, &e)
 }
 
 /// Every file one or two levels below `root`, as (`split/name`, size).
-pub fn list_dataset(root: &Path) -> Result<Vec<(String, u64)>> {
+fn list_dataset(root: &Path) -> Result<Vec<(String, u64)>> {
     let entries = fs::read_dir(root).map_err(|e| io_err(root, "read the input folder", e))?;
     let mut out = Vec::new();
     for entry in entries {
@@ -57,7 +63,7 @@ pub fn split_folders(root: &Path) -> Result<Vec<String>> {
 }
 
 /// Every plain file of an artifacts folder, as (name, bytes).
-pub fn read_artifacts(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+fn read_artifacts(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| io_err(dir, "read the artifacts folder", e))? {
         let entry = entry.map_err(|e| io_err(dir, "read the artifacts folder", e))?;
@@ -72,14 +78,14 @@ pub fn read_artifacts(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 /// Reads one file whole.
-pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+fn read_file(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| io_err(path, "read", e))
 }
 
 /// Reads shards from a dataset folder.
-pub struct DirSource {
+struct DirSource {
     /// The dataset folder.
-    pub root: PathBuf,
+    root: PathBuf,
 }
 
 impl Source for DirSource {
@@ -115,7 +121,7 @@ fn write_temp(fin: &Path, bytes: &[u8]) -> Result<PathBuf> {
 
 /// Writes files under temporary names; [`DirSink::commit`] renames them,
 /// [`DirSink::abort`] removes them.
-pub struct DirSink {
+struct DirSink {
     root: PathBuf,
     written: Mutex<Vec<(PathBuf, PathBuf)>>,
 }
@@ -169,5 +175,69 @@ impl DirSink {
 impl Sink for DirSink {
     fn write(&self, shard: &Shard, bytes: Vec<u8>) -> Result<()> {
         self.put(&Path::new(&shard.split).join(&shard.name), &bytes)
+    }
+}
+
+/// A job over folders: where everything comes from and goes to.
+pub struct Folders<'a> {
+    /// The dataset folder (`train/`, `val/`, ... inside).
+    pub input: &'a Path,
+    /// Where shards go, as `output/<split>/<name>` (`None`: pass 1 only).
+    pub output: Option<&'a Path>,
+    /// Where the artifacts go.
+    pub artifacts_out: &'a Path,
+    /// An artifacts folder to carry (and to load saved fill values from).
+    pub artifacts_in: Option<&'a Path>,
+    /// A file of saved fill values (`impute_dict.pkl` / `.json`).
+    pub impute_dict: Option<&'a Path>,
+    /// The splits to fill, instead of the job's default ones.
+    pub splits: Option<Vec<String>>,
+}
+
+/// Runs a whole job over folders: finds the shards, loads what is saved,
+/// runs the passes, writes the shards and the artifacts (`timestamp` goes
+/// into the report). Nothing is left behind on failure. Returns the job,
+/// for its reports and warnings.
+pub fn run_folders(
+    kind: JobKind,
+    settings: Settings,
+    at: Folders<'_>,
+    ctl: Control<'_>,
+    timestamp: &str,
+) -> Result<Job> {
+    let files = list_dataset(at.input)?;
+    let mut job = Job::new(
+        kind,
+        settings,
+        files.iter().map(|(p, s)| (p.as_str(), *s)),
+        at.splits,
+    )?;
+    if let Some(dir) = at.artifacts_in {
+        job.add_artifacts(read_artifacts(dir)?)?;
+    }
+    if let Some(file) = at.impute_dict {
+        job.load_fill_values(&file.display().to_string(), &read_file(file)?)?;
+    }
+    let source = DirSource {
+        root: at.input.to_path_buf(),
+    };
+    let shards = DirSink::new(at.output.map_or_else(PathBuf::new, Path::to_path_buf));
+    let artifacts = DirSink::new(at.artifacts_out.to_path_buf());
+    let result = job
+        .run(&source, &shards, ctl)
+        .and_then(|()| job.artifacts(timestamp))
+        .and_then(|all| {
+            all.iter()
+                .try_for_each(|(name, bytes)| artifacts.put(Path::new(name), bytes))
+        })
+        .and_then(|()| shards.commit())
+        .and_then(|()| artifacts.commit());
+    match result {
+        Ok(()) => Ok(job),
+        Err(e) => {
+            shards.abort();
+            artifacts.abort();
+            Err(e)
+        }
     }
 }
