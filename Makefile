@@ -6,16 +6,17 @@ CARGO ?= cargo
 # C code (zstd) inside wasm builds needs clang
 WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
 
-.PHONY: test native-test lint wasm-check api-test bench help
+.PHONY: test native-test lint wasm-check api-test bench bench-memory memory-smoke help
 
 help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
 	@echo "make dist   build the static site into dist/"
 	@echo "make test   every test: fmt, clippy, docs, native tests, wasm builds, browser tests"
 	@echo "make bench  benchmarks (CLI vs DuckDB, native vs browser)"
+	@echo "make bench-memory  peak memory as the shard count grows"
 
 ## every test, as CI runs it
-test: lint native-test wasm-check web-test api-test
+test: lint native-test memory-smoke wasm-check web-test api-test
 
 lint:
 	scripts/setup.sh native
@@ -52,5 +53,15 @@ wasm-check:
 bench:
 	scripts/setup.sh bench
 	bench/run.sh
+
+## peak memory at 16 and 76 train shards (and every column on 30+5+5)
+bench-memory:
+	scripts/setup.sh python
+	bench/memory.sh
+
+## the same on small shards, with the debug build
+memory-smoke:
+	scripts/setup.sh python
+	MEMORY_ROWS=500 MEMORY_BUILD=debug bench/memory.sh
 
 include web.mk
