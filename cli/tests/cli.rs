@@ -305,3 +305,67 @@ fn the_reports_of_the_reference_step_are_written() {
     let text = std::fs::read_to_string(out.join("model_artifacts/imputation_summary.txt")).unwrap();
     assert!(text.contains("x: numerical mean, fill value 2.0"), "{text}");
 }
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn an_output_that_is_inside_or_contains_the_input_is_refused() {
+    let d = small();
+    let input = d.path().join("in");
+    let before = snapshot(d.path());
+    let spellings = [
+        (input.clone(), "is the input"),
+        (input.join("."), "is the input"),
+        (input.join("out"), "is inside"),
+        (input.join("train"), "is inside"),
+        (d.path().to_path_buf(), "contains"),
+    ];
+    for (out, how) in spellings {
+        let err = run_err(&run_args("training", &input, &out));
+        assert!(
+            err.contains("refusing to write"),
+            "{}: {err}",
+            out.display()
+        );
+        let how = if how == "is the input" {
+            " is the input"
+        } else {
+            how
+        };
+        assert!(err.contains(how.trim_start()), "{}: {err}", out.display());
+        assert_eq!(
+            snapshot(d.path()),
+            before,
+            "{}: files changed",
+            out.display()
+        );
+    }
+}
+
+#[test]
+fn artifacts_in_that_is_the_outputs_artifacts_folder_is_refused() {
+    let d = small();
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.push("--quiet".into());
+    run_ok(&args, &[]);
+    let before = snapshot(&out);
+    // the same folder by a relative spelling
+    let mut again = run_args("validation", &d.path().join("in"), &out);
+    let relative = out.join("model_artifacts/../model_artifacts");
+    again.extend(["--artifacts-in".into(), relative.display().to_string()]);
+    let err = run_err(&again);
+    assert!(err.contains("is the output's artifacts folder"), "{err}");
+    assert_eq!(snapshot(&out), before, "the artifacts changed");
+}

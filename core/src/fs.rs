@@ -194,6 +194,68 @@ pub struct Folders<'a> {
     pub splits: Option<Vec<String>>,
 }
 
+/// `path` made absolute with symlinks resolved, for a path that may not
+/// exist yet (its nearest existing ancestor is resolved).
+fn canonical(path: &Path) -> Result<PathBuf> {
+    let mut missing = Vec::new();
+    let mut at = path.to_path_buf();
+    loop {
+        match fs::canonicalize(&at) {
+            Ok(real) => return Ok(missing.iter().rev().fold(real, |p, part| p.join(part))),
+            Err(e) => match (at.file_name(), at.parent()) {
+                (Some(name), Some(parent)) => {
+                    missing.push(name.to_os_string());
+                    at = if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => return Err(io_err(path, "resolve", e)),
+            },
+        }
+    }
+}
+
+/// Refuses, before anything is written, an output that would overwrite or
+/// mix with the input, and carried artifacts that are the output's own.
+fn check_folders(at: &Folders<'_>) -> Result<()> {
+    let input = canonical(at.input)?;
+    let refuse = |what: &str, p: &Path, how: &str| {
+        Err(Error::layout(format!(
+            "refusing to write: {what} {} {how} the input folder {}",
+            p.display(),
+            at.input.display()
+        )))
+    };
+    for (what, out) in [
+        ("the output folder", at.output),
+        ("the artifacts folder", Some(at.artifacts_out)),
+    ] {
+        let Some(out) = out else { continue };
+        let real = canonical(out)?;
+        if real == input {
+            return refuse(what, out, "is");
+        }
+        if real.starts_with(&input) {
+            return refuse(what, out, "is inside");
+        }
+        if input.starts_with(&real) {
+            return refuse(what, out, "contains");
+        }
+    }
+    if let Some(carried) = at.artifacts_in {
+        if canonical(carried)? == canonical(at.artifacts_out)? {
+            return Err(Error::layout(format!(
+                "refusing to write: --artifacts-in {} is the output's artifacts folder {}",
+                carried.display(),
+                at.artifacts_out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs a whole job over folders: finds the shards, loads what is saved,
 /// runs the passes, writes the shards and the artifacts (`timestamp` goes
 /// into the report). Nothing is left behind on failure. Returns the job,
@@ -205,6 +267,7 @@ pub fn run_folders(
     ctl: Control<'_>,
     timestamp: &str,
 ) -> Result<Job> {
+    check_folders(&at)?;
     let files = list_dataset(at.input)?;
     let mut job = Job::new(
         kind,
