@@ -6,8 +6,7 @@
 // System as shards finish.
 //
 // Protocol: the page posts { id, type, args }; the worker answers
-// { id, result } or { id, error, kind } (kind: the engine error's `err.kind`,
-// e.g. 'cancelled', or null), and meanwhile posts
+// { id, result } or { id, error }, and meanwhile posts
 // { type: 'progress', progress } and { type: 'plan', plan, fillValues }.
 
 const THREADED = self.crossOriginIsolated === true;
@@ -112,7 +111,7 @@ self.onmessage = async ({ data: { id, type, args } }) => {
     }
     self.postMessage({ id, result: await handlers[type](args ?? {}, info) });
   } catch (e) {
-    self.postMessage({ id, error: errorText(e), kind: e?.kind ?? null });
+    self.postMessage({ id, error: errorText(e) });
   } finally {
     if (owner) busy = false;
   }
