@@ -29,7 +29,7 @@ worker.onmessage = ({ data }) => {
   const p = pending.get(data.id);
   if (!p) return;
   pending.delete(data.id);
-  if ('error' in data) p.reject(new Error(data.error));
+  if ('error' in data) p.reject(Object.assign(new Error(data.error), { kind: data.kind ?? null }));
   else p.resolve(data.result);
 };
 worker.onerror = (e) => {
@@ -514,7 +514,7 @@ async function runPass(type, args) {
       + `${cells.toLocaleString('en')} cells filled in ${secs.toFixed(2)} s. Zip: ${formatBytes(r.file.size)}.`, 'ok');
     $('bar').value = 1;
   } catch (e) {
-    const cancelled = /cancel/i.test(e.message);
+    const cancelled = e.kind === 'cancelled';
     setStatus(cancelled ? `cancelled: ${e.message}` : `error: ${e.message}`, cancelled ? '' : 'error');
     $('bar').hidden = true;
   } finally {

@@ -6,7 +6,8 @@
 // System as shards finish.
 //
 // Protocol: the page posts { id, type, args }; the worker answers
-// { id, result } or { id, error }, and meanwhile posts
+// { id, result } or { id, error, kind } (kind: the engine error's `err.kind`,
+// e.g. 'cancelled', or null), and meanwhile posts
 // { type: 'progress', progress } and { type: 'plan', plan, fillValues }.
 
 const THREADED = self.crossOriginIsolated === true;
@@ -111,7 +112,7 @@ self.onmessage = async ({ data: { id, type, args } }) => {
     }
     self.postMessage({ id, result: await handlers[type](args ?? {}, info) });
   } catch (e) {
-    self.postMessage({ id, error: errorText(e) });
+    self.postMessage({ id, error: errorText(e), kind: e?.kind ?? null });
   } finally {
     if (owner) busy = false;
   }
