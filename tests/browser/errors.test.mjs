@@ -62,10 +62,10 @@ for (const isolated of [true, false]) {
       const input = copyInput('csv-defaults');
       cleanup.push(input);
       const header = fs.readFileSync(path.join(input, 'val/part-00000.csv'), 'utf8').split('\n')[0];
-      fs.writeFileSync(path.join(input, 'val/cancelled.csv'), `${header}\nonly,three,fields\n`);
+      fs.writeFileSync(path.join(input, 'val/part-00002-cancelled.csv'), `${header}\nonly,three,fields\n`);
       const page = await app.open();
       const status = await runJob(page, { input, jobType: 'training' });
-      assert.match(status, /^error: .*val\/cancelled\.csv/);
+      assert.match(status, /^error: .*val\/part-00002-cancelled\.csv/);
       assert.equal(await page.getByTestId('status').getAttribute('class'), 'error');
       assert.deepEqual(page.problems, []);
       await page.context().close();
