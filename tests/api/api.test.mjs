@@ -275,7 +275,8 @@ test('columns() reads quoted header fields (a comma, a doubled quote, a BOM)', a
 });
 
 test('a bad shard rejects with the CLI message naming the file and line', async () => {
-  const dir = tmpdir();
+  const tmp = tmpdir();
+  const dir = path.join(tmp, 'input'); // the CLI's output goes beside it, not inside
   fs.cpSync(path.join(fixtures, 'csv-defaults/input'), dir, { recursive: true });
   const bad = path.join(dir, 'val/part-00001.csv');
   fs.appendFileSync(bad, 'only,three,fields\n');
@@ -288,10 +289,10 @@ test('a bad shard rejects with the CLI message naming the file and line', async 
   assert.match(err.message, /val\/part-00001\.csv/);
   assert.match(err.message, /line \d+/);
   assert.ok(!written.includes('val/part-00001.csv'));
-  const r = spawnSync(cli, ['run', '--job-type', 'training', '--input', dir, '--output', path.join(dir, 'out'), '--quiet']);
+  const r = spawnSync(cli, ['run', '--job-type', 'training', '--input', dir, '--output', path.join(tmp, 'out'), '--quiet']);
   assert.notEqual(r.status, 0);
   assert.ok(r.stderr.toString().trim().endsWith(err.message), `CLI: ${r.stderr}\nAPI: ${err.message}`);
-  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 test('an aborted signal cancels the pass between shards, with kind cancelled', async () => {
