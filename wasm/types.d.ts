@@ -16,6 +16,8 @@ export interface Settings {
   /** Field texts that mean "missing" in CSV/TSV. */
   naValues?: string[];
   renameDots?: boolean;
+  /** What `settingsFromEnv` could not take as given (unknown strategy names). */
+  warnings?: string[];
 }
 export type JobType = "training" | "validation" | "testing" | "calibration";
 /** One input file: its path in the dataset folder (`train/part-00000.csv`). */

@@ -29,6 +29,15 @@ fn small() -> tempfile::TempDir {
     ])
 }
 
+/// A quiet training run on `d/in` into `d/out`.
+fn train(d: &tempfile::TempDir) -> std::path::PathBuf {
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.push("--quiet".into());
+    run_ok(&args, &[]);
+    out
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -145,10 +154,7 @@ fn training_with_artifacts_in_but_no_impute_dict_carries_the_files() {
 #[test]
 fn fill_records_fill_as_its_job_type() {
     let d = small();
-    let out = d.path().join("out");
-    let mut args = run_args("training", &d.path().join("in"), &out);
-    args.push("--quiet".into());
-    run_ok(&args, &[]);
+    let out = train(&d);
     let filled = d.path().join("filled");
     let dict = out.join("model_artifacts/impute_dict.pkl");
     run_ok(
@@ -183,10 +189,7 @@ fn the_mean_of_huge_values_does_not_overflow() {
         ("val/part-00000.csv", text),
         ("test/part-00000.csv", text),
     ]);
-    let out = d.path().join("out");
-    let mut args = run_args("training", &d.path().join("in"), &out);
-    args.push("--quiet".into());
-    run_ok(&args, &[]);
+    let out = train(&d);
     let got = python(
         STRICT_JSON,
         &[&out
@@ -282,10 +285,7 @@ fn a_closed_stdout_is_not_a_failure() {
 #[test]
 fn the_reports_of_the_reference_step_are_written() {
     let d = small();
-    let out = d.path().join("out");
-    let mut args = run_args("training", &d.path().join("in"), &out);
-    args.push("--quiet".into());
-    run_ok(&args, &[]);
+    let out = train(&d);
     let r = json(&out.join("model_artifacts/imputation_report.json"));
     for key in [
         "timestamp",
@@ -356,10 +356,7 @@ fn an_output_that_is_inside_or_contains_the_input_is_refused() {
 #[test]
 fn artifacts_in_that_is_the_outputs_artifacts_folder_is_refused() {
     let d = small();
-    let out = d.path().join("out");
-    let mut args = run_args("training", &d.path().join("in"), &out);
-    args.push("--quiet".into());
-    run_ok(&args, &[]);
+    let out = train(&d);
     let before = snapshot(&out);
     // the same folder by a relative spelling
     let mut again = run_args("validation", &d.path().join("in"), &out);

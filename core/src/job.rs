@@ -265,6 +265,7 @@ impl Job {
     /// values loads them from `impute_dict.pkl`, else `impute_dict.json`;
     /// a training job only carries the files.
     pub fn add_artifacts(&mut self, files: Vec<(String, Vec<u8>)>) -> Result<()> {
+        self.idle()?;
         if self.kind.needs_saved_fill_values() {
             let name = artifacts::dict_file(files.iter().map(|(n, _)| n.as_str()))
                 .ok_or_else(|| {

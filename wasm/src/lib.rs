@@ -153,15 +153,22 @@ fn settings_from_js(value: JsValue) -> Result<Settings, JsValue> {
         return Err(bad("expected an object".into()));
     };
     let mut keyed = serde_json::Map::new();
+    let mut warnings = Vec::new();
     for (k, v) in map {
+        if k == "warnings" {
+            // what settingsFromEnv could not take as given, carried along
+            warnings = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+            continue;
+        }
         let s = SETTINGS
             .iter()
             .find(|s| s.js == k)
             .ok_or_else(|| bad(format!("unknown setting `{k}`")))?;
         keyed.insert(s.key.to_string(), v);
     }
-    let settings: Settings =
+    let mut settings: Settings =
         serde_json::from_value(Value::Object(keyed)).map_err(|e| bad(e.to_string()))?;
+    settings.warnings = warnings;
     settings.validate().map_err(error)?;
     Ok(settings)
 }
@@ -171,7 +178,7 @@ fn settings_to_js(settings: &Settings) -> Result<JsValue, JsValue> {
     let Ok(Value::Object(map)) = serde_json::to_value(settings) else {
         return Err(js_error("internal", "cannot show the settings"));
     };
-    let named: serde_json::Map<String, Value> = map
+    let mut named: serde_json::Map<String, Value> = map
         .into_iter()
         .filter_map(|(k, v)| {
             SETTINGS
@@ -180,5 +187,8 @@ fn settings_to_js(settings: &Settings) -> Result<JsValue, JsValue> {
                 .map(|s| (s.js.to_string(), v))
         })
         .collect();
+    if !settings.warnings.is_empty() {
+        named.insert("warnings".into(), settings.warnings.clone().into());
+    }
     to_js(&named)
 }

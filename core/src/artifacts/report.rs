@@ -32,8 +32,12 @@ pub struct ReportInput<'a> {
     pub timestamp: &'a str,
 }
 
+/// A fill value as `impute_dict.json` has it (booleans as their text).
 fn fill_json(v: &FillValue) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+    match v {
+        FillValue::Bool(_) => Value::String(v.to_text()),
+        v => serde_json::to_value(v).unwrap_or(Value::Null),
+    }
 }
 
 fn cells_filled(reports: &[ShardReport], column: &str) -> Map<String, Value> {

@@ -2,7 +2,7 @@
 //! through.
 
 use super::reader::{self, Field, Reader};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::formats::{out_name, ShardReport};
 use crate::pandas::NaMatcher;
 use crate::plan::FillDict;
@@ -47,14 +47,7 @@ pub fn fill(
         .collect();
     let mut filled = vec![0u64; fills.len()];
     let mut rows_in = 0u64;
-    while reader.next_record(&mut fields)? {
-        if fields.len() != ncols {
-            return Err(Error::csv(format!(
-                "row has {} fields, the header has {ncols}",
-                fields.len()
-            ))
-            .at(format!("line {}", reader.line())));
-        }
+    while reader.next_row(&mut fields, ncols)? {
         rows_in += 1;
         for (k, (i, fill)) in fills.iter().enumerate() {
             let f = fields[*i];

@@ -6,7 +6,7 @@
 //! by a prefix.
 
 use super::reader::{self, Field, Reader};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::pandas::{parse_bool, parse_csv_number, NaMatcher};
 use crate::settings::Settings;
 use crate::stats::{keep_for, ColumnStats, Evidence, TrainStats};
@@ -67,14 +67,7 @@ fn scan(
         .map(|c| ColumnStats::new(keep_for(settings, c)))
         .collect();
     let mut rows = 0u64;
-    while reader.next_record(&mut fields)? {
-        if fields.len() != ncols {
-            return Err(Error::csv(format!(
-                "row has {} fields, the header has {ncols}",
-                fields.len()
-            ))
-            .at(format!("line {}", reader.line())));
-        }
+    while reader.next_row(&mut fields, ncols)? {
         rows += 1;
         for (i, f) in fields.iter().enumerate() {
             let text = f.text(data);

@@ -97,6 +97,22 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The next record, which must have `ncols` fields: a ragged row is an
+    /// error naming its line. `false` at the end.
+    pub fn next_row(&mut self, fields: &mut Vec<Field>, ncols: usize) -> Result<bool> {
+        if !self.next_record(fields)? {
+            return Ok(false);
+        }
+        if fields.len() != ncols {
+            return Err(Error::csv(format!(
+                "row has {} fields, the header has {ncols}",
+                fields.len()
+            ))
+            .at(format!("line {}", self.line())));
+        }
+        Ok(true)
+    }
+
     /// The line number where the last record read starts, for messages.
     pub fn line(&self) -> usize {
         line_of(self.data, self.record_start)
