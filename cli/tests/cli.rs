@@ -366,3 +366,44 @@ fn artifacts_in_that_is_the_outputs_artifacts_folder_is_refused() {
     assert!(err.contains("is the output's artifacts folder"), "{err}");
     assert_eq!(snapshot(&out), before, "the artifacts changed");
 }
+
+#[test]
+fn a_very_wide_table_is_filled() {
+    // 20,000 columns: the header, the dict and the plan are looked up by
+    // hash, not by scanning every column for every column
+    let n = 20_000;
+    let header: Vec<String> = std::iter::once("target".to_string())
+        .chain((0..n).map(|i| format!("c{i}")))
+        .collect();
+    let full: Vec<String> = std::iter::once("1".to_string())
+        .chain((0..n).map(|i| i.to_string()))
+        .collect();
+    let gaps: Vec<String> = std::iter::once("0".to_string())
+        .chain((0..n).map(|_| String::new()))
+        .collect();
+    let text = format!(
+        "{}\n{}\n{}\n",
+        header.join(","),
+        full.join(","),
+        gaps.join(",")
+    );
+    let d = dataset(&[
+        ("train/part-00000.csv", &text),
+        ("val/part-00000.csv", &text),
+        ("test/part-00000.csv", &text),
+    ]);
+    let out = train(&d);
+    let filled = std::fs::read_to_string(out.join("val/part-00000.csv")).unwrap();
+    let last = filled.lines().nth(2).unwrap();
+    assert_eq!(
+        last,
+        format!(
+            "0,{}",
+            full[1..]
+                .iter()
+                .map(|v| format!("{v}.0"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    );
+}

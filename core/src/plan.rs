@@ -189,6 +189,11 @@ pub struct FillDict {
 }
 
 impl FillDict {
+    /// Column -> fill value, for lookups over many columns.
+    pub fn index(&self) -> std::collections::HashMap<&str, &FillValue> {
+        self.entries.iter().map(|(c, v)| (c.as_str(), v)).collect()
+    }
+
     /// The fill value of a column.
     pub fn get(&self, column: &str) -> Option<&FillValue> {
         self.entries

@@ -32,6 +32,37 @@ pub const ARTIFACT_NAMES: &[&str] = &[
     SUMMARY_TEXT_NAME,
 ];
 
+/// Cells filled per column and split, summed over the shards once (a
+/// lookup, not a scan, per column: wide tables stay linear).
+pub(crate) struct Filled<'a> {
+    counts: std::collections::HashMap<(&'a str, &'a str), u64>,
+    /// The splits, in the order of the reports.
+    pub splits: Vec<&'a str>,
+}
+
+impl<'a> Filled<'a> {
+    pub(crate) fn new(reports: &'a [crate::formats::ShardReport]) -> Filled<'a> {
+        let mut f = Filled {
+            counts: Default::default(),
+            splits: Vec::new(),
+        };
+        for r in reports {
+            if !f.splits.contains(&r.split.as_str()) {
+                f.splits.push(&r.split);
+            }
+            for (c, n) in &r.cells_filled {
+                *f.counts.entry((c.as_str(), r.split.as_str())).or_default() += n;
+            }
+        }
+        f
+    }
+
+    /// Cells of `column` filled in `split`.
+    pub(crate) fn get(&self, column: &str, split: &str) -> u64 {
+        self.counts.get(&(column, split)).copied().unwrap_or(0)
+    }
+}
+
 /// Which of the files of an artifacts folder hold saved fill values:
 /// `impute_dict.pkl`, else `impute_dict.json`, else none (exact names only).
 pub fn dict_file<'a, I: IntoIterator<Item = &'a str>>(names: I) -> Option<&'a str> {

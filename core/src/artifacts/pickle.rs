@@ -68,6 +68,24 @@ enum Item {
 }
 
 const MAX_STACK: usize = 1 << 20;
+/// Bytes of text that memo GETs may copy in all: a small pickle that GETs
+/// one large string many times must not exhaust memory.
+const MAX_COPIED: usize = 256 << 20;
+
+impl Item {
+    /// The bytes of text this item holds.
+    fn text_len(&self) -> usize {
+        let value = |v: &PickleValue| match v {
+            PickleValue::Str(s) => s.len(),
+            _ => 8,
+        };
+        match self {
+            Item::Mark => 0,
+            Item::Value(v) => value(v),
+            Item::Dict(d) => d.iter().map(|(k, v)| k.len() + value(v)).sum(),
+        }
+    }
+}
 
 struct Parser<'a> {
     data: &'a [u8],
@@ -153,6 +171,7 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
     };
     let mut stack: Vec<Item> = Vec::new();
     let mut memo: std::collections::HashMap<u64, Item> = std::collections::HashMap::new();
+    let mut copied = 0usize;
     loop {
         let at = p.pos;
         let op = p.u8()?;
@@ -220,8 +239,15 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
                     b'h' => p.u8()? as u64,
                     _ => p.le(4)?,
                 };
-                let item = memo.get(&idx).cloned().ok_or_else(|| p.err(at, "memo key not found"))?;
-                push(&mut stack, item, &p)?;
+                let item = memo.get(&idx).ok_or_else(|| p.err(at, "memo key not found"))?;
+                copied = copied.saturating_add(item.text_len());
+                if copied > MAX_COPIED {
+                    return Err(p.err(
+                        at,
+                        format!("memo GETs copy more than {} MB of text", MAX_COPIED >> 20),
+                    ));
+                }
+                push(&mut stack, item.clone(), &p)?;
             }
             0x8c | b'X' | 0x8d => {
                 let n = match op {
@@ -313,7 +339,7 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
                     return Err(p.err(p.pos, "trailing bytes after STOP"));
                 }
                 return match (stack.pop(), stack.is_empty()) {
-                    (Some(Item::Dict(d)), true) => Ok(d),
+                    (Some(Item::Dict(d)), true) => Ok(dedupe(d)),
                     (Some(Item::Dict(_)), false) => Err(p.err(at, "extra items on the stack")),
                     _ => Err(p.err(at, "the pickled value is not a dict")),
                 };
@@ -328,11 +354,27 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
     }
 }
 
+/// Sets `d[k] = v`; a repeated key is resolved by [`dedupe`] at the end
+/// (so setting n keys takes linear time).
 fn set(d: &mut Vec<(String, PickleValue)>, k: String, v: PickleValue) {
-    match d.iter_mut().find(|(key, _)| *key == k) {
-        Some(e) => e.1 = v,
-        None => d.push((k, v)),
+    d.push((k, v));
+}
+
+/// A dict's entries with repeated keys merged: first position, last value
+/// (Python's dict semantics).
+fn dedupe(d: Vec<(String, PickleValue)>) -> Vec<(String, PickleValue)> {
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out: Vec<(String, PickleValue)> = Vec::with_capacity(d.len());
+    for (k, v) in d {
+        match at.get(&k) {
+            Some(&i) => out[i].1 = v,
+            None => {
+                at.insert(k.clone(), out.len());
+                out.push((k, v));
+            }
+        }
     }
+    out
 }
 
 fn pop_value(stack: &mut Vec<Item>, p: &Parser, at: usize) -> Result<PickleValue> {
@@ -554,5 +596,41 @@ mod tests {
             }
             let _ = read_dict(&m, "fuzz.pkl");
         }
+    }
+
+    #[test]
+    fn memo_gets_cannot_exhaust_memory() {
+        // { 'k': one 1 MB string }, then that string fetched 300 times
+        let mut b = vec![0x80, 4, b'}', b'X'];
+        b.extend_from_slice(&(1u32 << 20).to_le_bytes());
+        b.extend(std::iter::repeat_n(b'a', 1 << 20));
+        b.push(0x94); // MEMOIZE
+        for _ in 0..300 {
+            b.extend_from_slice(&[b'h', 0]); // BINGET 0
+        }
+        b.push(b'.');
+        let e = read_dict(&b, "bomb.pkl").unwrap_err().to_string();
+        assert!(
+            e.contains("bomb.pkl") && e.contains("memo GETs copy more than"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn repeated_keys_keep_their_first_place_and_last_value() {
+        let script = "import pickle, sys\n\
+            sys.stdout.buffer.write(pickle.dumps({'a': 1.0, 'b': 'x'}, protocol=2))";
+        let mut bytes = python(script, &[]);
+        // SETITEM 'a' = 'again' before STOP: Python's dict keeps 'a' first
+        bytes.pop();
+        bytes.extend_from_slice(b"X\x01\x00\x00\x00aX\x05\x00\x00\x00agains.");
+        let d = read_dict(&bytes, "t.pkl").unwrap();
+        assert_eq!(
+            d,
+            vec![
+                ("a".to_string(), PickleValue::Str("again".into())),
+                ("b".to_string(), PickleValue::Str("x".into())),
+            ]
+        );
     }
 }

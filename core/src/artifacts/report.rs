@@ -40,19 +40,12 @@ fn fill_json(v: &FillValue) -> Value {
     }
 }
 
-fn cells_filled(reports: &[ShardReport], column: &str) -> Map<String, Value> {
-    let mut out = Map::new();
-    for r in reports {
-        let n: u64 = r
-            .cells_filled
-            .iter()
-            .filter(|(c, _)| c == column)
-            .map(|(_, n)| n)
-            .sum();
-        let e = out.entry(r.split.clone()).or_insert(json!(0u64));
-        *e = json!(e.as_u64().unwrap_or(0) + n);
-    }
-    out
+fn cells_filled(filled: &super::Filled<'_>, column: &str) -> Map<String, Value> {
+    filled
+        .splits
+        .iter()
+        .map(|s| (s.to_string(), json!(filled.get(column, s))))
+        .collect()
 }
 
 fn recommendations(input: &ReportInput<'_>) -> Vec<String> {
@@ -86,6 +79,7 @@ fn recommendations(input: &ReportInput<'_>) -> Vec<String> {
 
 /// `imputation_report.json`.
 pub fn report_json(input: &ReportInput<'_>) -> Result<String> {
+    let filled = super::Filled::new(input.reports);
     let mut analysis = Map::new();
     let mut strategies: Map<String, Value> = Map::new();
     let mut types: Map<String, Value> = Map::new();
@@ -121,7 +115,7 @@ pub fn report_json(input: &ReportInput<'_>) -> Result<String> {
                             "strategy": s.name(),
                             "data_type": c.ctype.name(),
                             "fill_value": fill_json(v),
-                            "cells_filled": cells_filled(input.reports, &c.name),
+                            "cells_filled": cells_filled(&filled, &c.name),
                         }),
                     );
                 }
@@ -136,7 +130,7 @@ pub fn report_json(input: &ReportInput<'_>) -> Result<String> {
                     json!({
                         "strategy": "saved",
                         "fill_value": fill_json(v),
-                        "cells_filled": cells_filled(input.reports, name),
+                        "cells_filled": cells_filled(&filled, name),
                     }),
                 );
             }

@@ -50,21 +50,9 @@ pub fn summary_json(
     ignored_files: &[String],
     settings: &Settings,
 ) -> Result<String> {
-    let mut split_names: Vec<&str> = Vec::new();
-    for r in reports {
-        if !split_names.contains(&r.split.as_str()) {
-            split_names.push(&r.split);
-        }
-    }
-    let filled_in = |col: &str, split: &str| -> u64 {
-        reports
-            .iter()
-            .filter(|r| r.split == split)
-            .flat_map(|r| r.cells_filled.iter())
-            .filter(|(c, _)| c == col)
-            .map(|(_, n)| n)
-            .sum()
-    };
+    let filled = super::Filled::new(reports);
+    let split_names = &filled.splits;
+    let filled_in = |col: &str, split: &str| filled.get(col, split);
     let columns: Vec<SummaryColumn> = match plan {
         Some(p) => p
             .columns

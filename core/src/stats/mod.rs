@@ -326,15 +326,19 @@ impl TrainStats {
             a.first_shard.clone().unwrap_or_default(),
             b.first_shard.clone().unwrap_or_default(),
         );
-        if let Some(col) = b.columns.iter().find(|c| !a.columns.contains(c)) {
-            return Err(Error::schema(format!(
-                "column `{col}` is in {b_name} but not in {a_name}"
-            )));
-        }
-        if let Some(col) = a.columns.iter().find(|c| !b.columns.contains(c)) {
-            return Err(Error::schema(format!(
-                "column `{col}` is in {a_name} but not in {b_name}"
-            )));
+        {
+            let in_a: hashbrown::HashSet<&String> = a.columns.iter().collect();
+            let in_b: hashbrown::HashSet<&String> = b.columns.iter().collect();
+            if let Some(col) = b.columns.iter().find(|c| !in_a.contains(c)) {
+                return Err(Error::schema(format!(
+                    "column `{col}` is in {b_name} but not in {a_name}"
+                )));
+            }
+            if let Some(col) = a.columns.iter().find(|c| !in_b.contains(c)) {
+                return Err(Error::schema(format!(
+                    "column `{col}` is in {a_name} but not in {b_name}"
+                )));
+            }
         }
         let mut out = a;
         let mut theirs: HashMap<String, ColumnStats> = b.columns.into_iter().zip(b.stats).collect();

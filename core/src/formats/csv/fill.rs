@@ -34,11 +34,12 @@ pub fn fill(
         last = fields.last().map_or(reader.position(), |f| f.end);
     }
     // (column index, encoded fill text) for the columns this shard fills
+    let by_column = dict.index();
     let fills: Vec<(usize, Vec<u8>)> = columns
         .iter()
         .enumerate()
         .filter_map(|(i, c)| {
-            dict.get(c).map(|v| {
+            by_column.get(c.as_str()).map(|v| {
                 let mut enc = Vec::new();
                 reader::write_field(&mut enc, v.to_text().as_bytes(), delimiter);
                 (i, enc)

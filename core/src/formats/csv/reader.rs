@@ -276,10 +276,11 @@ pub fn read_header(reader: &mut Reader<'_>, fields: &mut Vec<Field>) -> Result<V
     }
     let data = reader.data();
     let mut names: Vec<String> = Vec::with_capacity(fields.len());
+    let mut seen = std::collections::HashSet::with_capacity(fields.len());
     for f in fields.iter() {
         // data was checked to be UTF-8 and fields split on ASCII bytes
         let name = String::from_utf8_lossy(&f.text(data)).into_owned();
-        if names.contains(&name) {
+        if !seen.insert(name.clone()) {
             return Err(Error::csv(format!("duplicate column name `{name}`")).at("line 1"));
         }
         names.push(name);

@@ -167,18 +167,18 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
     let file = ParquetShard::open(bytes)?;
     let schema = file.schema();
     let mut plans = Vec::new();
+    let by_column = dict.index();
+    let mut plan_of = vec![None; schema.fields().len()];
     for (i, field) in schema.fields().iter().enumerate() {
-        if let Some(v) = dict.get(field.name()) {
+        if let Some(v) = by_column.get(field.name().as_str()) {
+            plan_of[i] = Some(plans.len());
             plans.push(plan_column(i, field.name(), field.data_type(), v)?);
         }
     }
     let mut report = ShardReport::default();
     let mut out_fields: Vec<FieldRef> = Vec::new();
     for (i, field) in schema.fields().iter().enumerate() {
-        let t = plans
-            .iter()
-            .find(|p| p.index == i)
-            .map_or(field.data_type().clone(), |p| p.out_type.clone());
+        let t = plan_of[i].map_or(field.data_type().clone(), |k| plans[k].out_type.clone());
         if &t != field.data_type() {
             report.type_changes.push((
                 field.name().clone(),
