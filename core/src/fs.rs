@@ -228,16 +228,19 @@ fn check_folders(at: &Folders<'_>) -> Result<()> {
             at.input.display()
         )))
     };
-    for (what, out) in [
-        ("the output folder", at.output),
-        ("the artifacts folder", Some(at.artifacts_out)),
-    ] {
+    // the artifacts folder may sit inside the input (`data/model_artifacts`
+    // is never read as a split), but may not be it or hold it
+    let outputs = [
+        ("the output folder", at.output, true),
+        ("the artifacts folder", Some(at.artifacts_out), false),
+    ];
+    for (what, out, not_inside) in outputs {
         let Some(out) = out else { continue };
         let real = canonical(out)?;
         if real == input {
             return refuse(what, out, "is");
         }
-        if real.starts_with(&input) {
+        if not_inside && real.starts_with(&input) {
             return refuse(what, out, "is inside");
         }
         if input.starts_with(&real) {
