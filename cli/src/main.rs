@@ -20,7 +20,6 @@ use shardimpute_core::{utc_timestamp, Control, JobKind, JobType, Pass, Progress}
 use args::{Cli, Command, Common};
 
 fn main() -> ExitCode {
-    fixed_mmap_threshold();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -46,21 +45,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// glibc raises its mmap threshold each time a large block is freed, after
-/// which every shard buffer comes from the heap and fragments it: peak
-/// memory then creeps up with the number of shards. A fixed threshold keeps
-/// shard buffers in their own mappings, returned to the system when freed.
+/// glibc keeps memory freed by a shard's buffers in its heaps, where it
+/// fragments: peak memory then creeps up with the number of shards. Handing
+/// it back after each shard keeps the peak flat (fixing the mmap threshold
+/// instead costs a third of the speed in page faults).
+/// Shards between two [`release_free_memory`] calls: each call makes the
+/// next shards fault their pages in again, so not after every shard.
+const TRIM_EVERY: usize = 8;
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn fixed_mmap_threshold() {
-    // SAFETY: called first thing in main, before any other thread exists;
-    // mallopt only changes the allocator's tuning.
+fn release_free_memory() {
+    // SAFETY: malloc_trim only returns free heap pages to the system; it is
+    // thread-safe and touches no memory in use.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::malloc_trim(0);
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn fixed_mmap_threshold() {}
+fn release_free_memory() {}
 
 /// One invocation: what to run, where from and where to.
 struct Invocation<'a> {
@@ -201,6 +204,9 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 
 fn on_progress(bar: &ProgressBar) -> impl Fn(&Progress) + Sync + '_ {
     move |p: &Progress| {
+        if p.shards_done.is_multiple_of(TRIM_EVERY) {
+            release_free_memory();
+        }
         bar.set_prefix(match p.pass {
             Pass::Fit => "pass 1",
             Pass::Fill => "pass 2",

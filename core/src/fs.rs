@@ -110,12 +110,10 @@ fn write_temp(fin: &Path, bytes: &[u8]) -> Result<PathBuf> {
         .create_new(true)
         .open(&tmp)
         .map_err(|e| io_err(&tmp, "create", e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_data())
-        .map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            io_err(&tmp, "write", e)
-        })?;
+    f.write_all(bytes).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io_err(&tmp, "write", e)
+    })?;
     Ok(tmp)
 }
 
