@@ -150,7 +150,7 @@ impl Job {
     }
 
     /// The column names of the dataset's first shard, read from as little
-    /// of the file as the engine needs; `null` when they cannot be read
+    /// of the file as core needs; `null` when they cannot be read
     /// that way (pass 1 then reports what is wrong).
     #[wasm_bindgen(unchecked_return_type = "Promise<string[] | null>")]
     pub fn columns(&self) -> Promise {
