@@ -1,0 +1,268 @@
+//! The job API as a front end drives it, over bytes in memory: one call or
+//! batches of any size give the same bits; steps out of order, cancel and
+//! the artifacts rules are errors with a kind, not panics.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use shardimpute_core::{
+    Control, Job, JobKind, JobType, MemorySink, MemorySource, Pass, Settings, Sink, Source,
+};
+
+/// A random CSV dataset: `train` shards (and one `val`, one `test`).
+fn dataset(seed: u64, train: usize) -> Vec<(String, Vec<u8>)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut files = Vec::new();
+    let splits = (0..train)
+        .map(|i| ("train", i))
+        .chain([("val", 0), ("test", 0)]);
+    for (split, i) in splits {
+        let mut text = String::from("target,x,c,t\n");
+        for _ in 0..rng.random_range(0..40) {
+            let x = if rng.random_bool(0.2) {
+                String::new()
+            } else {
+                format!("{}", rng.random_range(-1e6..1e6f64))
+            };
+            let c = ["a", "b", "c", "NA", ""][rng.random_range(0..5)];
+            let t = if rng.random_bool(0.3) {
+                String::new()
+            } else {
+                format!("w{}", rng.random_range(0..1000))
+            };
+            text.push_str(&format!("{},{x},{c},{t}\n", rng.random_range(0..2)));
+        }
+        files.push((format!("{split}/part-{i:05}.csv"), text.into_bytes()));
+    }
+    files
+}
+
+fn source(files: &[(String, Vec<u8>)]) -> MemorySource {
+    let s = MemorySource::default();
+    for (p, b) in files {
+        s.insert(p.clone(), b.clone()).unwrap();
+    }
+    s
+}
+
+fn new_job(files: &[(String, Vec<u8>)], settings: Settings) -> Job {
+    let listing: Vec<(&str, u64)> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.len() as u64))
+        .collect();
+    Job::new(JobKind::Run(JobType::Training), settings, listing, None).unwrap()
+}
+
+/// Every output and artifact of a whole job, fitted in random batches.
+fn run_in_batches(
+    files: &[(String, Vec<u8>)],
+    rng: &mut StdRng,
+) -> (String, HashMap<String, Vec<u8>>) {
+    let mut job = new_job(files, Settings::default());
+    let src = source(files);
+    let mut shards = job.begin(Pass::Fit).unwrap();
+    // any order, any batch sizes
+    for i in (1..shards.len()).rev() {
+        shards.swap(i, rng.random_range(0..=i));
+    }
+    while !shards.is_empty() {
+        let n = rng.random_range(1..=shards.len());
+        let batch: Vec<_> = shards.drain(..n).collect();
+        job.fit_shards(&batch, &src, Control::default()).unwrap();
+    }
+    job.finish_fit().unwrap();
+    let sink = MemorySink::default();
+    // a MemorySource hands each file out once: pass 2 reads them again
+    job.fill(&source(files), &sink, Control::default()).unwrap();
+    let mut out = HashMap::new();
+    for s in job.shards(Pass::Fill) {
+        out.insert(s.path(), sink.take(&s.path()).unwrap());
+    }
+    let dict = job.artifacts("t").unwrap();
+    let json = String::from_utf8(dict[1].1.clone()).unwrap();
+    (json, out)
+}
+
+#[test]
+fn batches_in_any_order_give_the_same_bits_as_one_call() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for seed in 0..12 {
+        let files = dataset(seed, 1 + seed as usize % 9);
+        let mut whole = new_job(&files, Settings::default());
+        let src = source(&files);
+        whole.fit(&src, Control::default()).unwrap();
+        let want = String::from_utf8(whole.artifacts("t").unwrap()[1].1.clone()).unwrap();
+        for _ in 0..4 {
+            let (got, outputs) = run_in_batches(&files, &mut rng);
+            assert_eq!(got, want, "seed {seed}");
+            assert_eq!(outputs.len(), whole.shards(Pass::Fill).len());
+        }
+    }
+}
+
+#[test]
+fn steps_out_of_order_are_state_errors() {
+    let files = dataset(1, 3);
+    let src = source(&files);
+    let mut job = new_job(&files, Settings::default());
+    let kind = |r: shardimpute_core::Result<()>| r.unwrap_err().kind().name();
+    let sink = MemorySink::default();
+    assert_eq!(kind(job.begin(Pass::Fill).map(|_| ())), "state"); // no fill values yet
+    assert_eq!(kind(job.set_fill_value("x", "1")), "state");
+    let shards = job.begin(Pass::Fit).unwrap();
+    assert_eq!(kind(job.begin(Pass::Fit).map(|_| ())), "state"); // already running
+    assert_eq!(
+        kind(job.fill_shards(&shards, &src, &sink, Control::default())),
+        "state"
+    );
+    assert_eq!(kind(job.artifacts("t").map(|_| ())), "state");
+    job.abort();
+    job.fit(&source(&files), Control::default()).unwrap();
+    assert_eq!(
+        kind(job.load_fill_values("impute_dict.json", b"{}")),
+        "state"
+    );
+    assert_eq!(kind(job.set_fill_value("x", "not a number")), "fill_value");
+    assert_eq!(kind(job.set_fill_value("x", "inf")), "fill_value");
+    job.set_fill_value("x", "7.5").unwrap();
+    job.fill(&source(&files), &sink, Control::default())
+        .unwrap();
+    let json = String::from_utf8(job.artifacts("t").unwrap()[1].1.clone()).unwrap();
+    assert!(json.contains("\"x\": 7.5"), "{json}");
+}
+
+#[test]
+fn cancel_stops_a_pass_and_the_job_can_run_again() {
+    let files = dataset(2, 6);
+    let mut job = new_job(&files, Settings::default());
+    let cancel = AtomicBool::new(true);
+    let ctl = Control {
+        cancel: Some(&cancel),
+        progress: None,
+    };
+    let e = job.fit(&source(&files), ctl).unwrap_err();
+    assert_eq!(e.kind().name(), "cancelled");
+    assert!(job.plan().is_none());
+    job.fit(&source(&files), Control::default()).unwrap();
+    assert_eq!(job.progress().shards_done, 6);
+}
+
+/// A source that fails on one shard, and a sink that fails on one write.
+struct Failing<'a> {
+    inner: &'a MemorySource,
+    sink: &'a MemorySink,
+    bad: &'a str,
+}
+
+impl Source for Failing<'_> {
+    fn read(&self, shard: &shardimpute_core::Shard) -> shardimpute_core::Result<Vec<u8>> {
+        if shard.path() == self.bad {
+            return Err(shardimpute_core::Error::io(
+                shard.path(),
+                "read",
+                &std::io::Error::other("disk gone"),
+            ));
+        }
+        self.inner.read(shard)
+    }
+}
+
+impl Sink for Failing<'_> {
+    fn write(
+        &self,
+        shard: &shardimpute_core::Shard,
+        bytes: Vec<u8>,
+    ) -> shardimpute_core::Result<()> {
+        if shard.path() == self.bad {
+            return Err(shardimpute_core::Error::io(
+                shard.path(),
+                "write",
+                &std::io::Error::other("no space left"),
+            ));
+        }
+        self.sink.write(shard, bytes)
+    }
+}
+
+#[test]
+fn a_failing_read_or_write_is_an_error_naming_the_shard() {
+    let files = dataset(3, 4);
+    let src = source(&files);
+    let sink = MemorySink::default();
+    let failing = Failing {
+        inner: &src,
+        sink: &sink,
+        bad: "train/part-00002.csv",
+    };
+    let mut job = new_job(&files, Settings::default());
+    let e = job
+        .fit(&failing, Control::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("train/part-00002.csv") && e.contains("disk gone"),
+        "{e}"
+    );
+    job.fit(&source(&files), Control::default()).unwrap();
+    let e = job
+        .fill(&source(&files), &failing, Control::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("train/part-00002.csv") && e.contains("no space left"),
+        "{e}"
+    );
+    assert!(job.reports().is_empty() || job.reports().len() < 6);
+}
+
+#[test]
+fn artifacts_in_follow_one_rule() {
+    let files: Vec<(String, Vec<u8>)> = vec![(
+        "validation/part-00000.csv".into(),
+        b"target,x\n1,\n".to_vec(),
+    )];
+    let listing = [("validation/part-00000.csv", 12u64)];
+    let mut job = Job::new(
+        JobKind::Run(JobType::Validation),
+        Settings::default(),
+        listing,
+        None,
+    )
+    .unwrap();
+    let e = job
+        .add_artifacts(vec![("impute_dict.pickle".into(), b"x".to_vec())])
+        .unwrap_err();
+    assert_eq!(e.kind().name(), "artifact");
+    job.add_artifacts(vec![
+        ("notes.txt".into(), b"kept".to_vec()),
+        ("impute_dict.json".into(), b"{\"x\": 2.5}".to_vec()),
+        ("imputation_report.json".into(), b"old".to_vec()),
+    ])
+    .unwrap();
+    let sink = MemorySink::default();
+    job.fill(&source(&files), &sink, Control::default())
+        .unwrap();
+    assert_eq!(
+        sink.take("validation/part-00000.csv").unwrap(),
+        b"target,x\n1,2.5\n"
+    );
+    let names: Vec<String> = job
+        .artifacts("t")
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "notes.txt",
+            "impute_dict.pkl",
+            "impute_dict.json",
+            "imputation_summary.json",
+            "imputation_report.json",
+            "imputation_summary.txt"
+        ]
+    );
+}
