@@ -24,7 +24,8 @@ Memory: about (threads + 2) shards at a time, plus pass 1's value counts of
 string columns (and every value of median columns).
 
 Exit codes: 0 success, 1 the run failed (the message names the file and
-place), 2 bad command line.";
+place), 2 bad command line, 130 interrupted by Ctrl-C (the job stops before
+its next shard and removes what it wrote).";
 
 /// Fill missing values in sharded CSV/TSV/Parquet datasets, exactly.
 #[derive(Parser, Debug)]

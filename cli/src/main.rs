@@ -2,13 +2,14 @@
 //!
 //! Glue only: flags to settings (`args`), a progress bar, and the exit
 //! path; core runs the job over the folders. Exit codes: 0 success, 1 the
-//! run failed, 2 bad command line.
+//! run failed, 2 bad command line, 130 interrupted (Ctrl-C: nothing left).
 
 mod args;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
@@ -19,7 +20,30 @@ use shardimpute_core::{utc_timestamp, Control, JobKind, JobType, Pass, Progress}
 
 use args::{Cli, Command, Common};
 
+/// Set by Ctrl-C (SIGINT): the job stops before its next shard and removes
+/// what it wrote.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+fn on_interrupt() {
+    extern "C" fn handler(_: libc::c_int) {
+        INTERRUPTED.store(true, Ordering::Relaxed);
+        // SAFETY: signal() is async-signal-safe; a second Ctrl-C kills at once
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+        }
+    }
+    // SAFETY: installs a handler that only stores to an atomic and resets itself
+    unsafe {
+        libc::signal(libc::SIGINT, handler as *const () as libc::sighandler_t);
+    }
+}
+
+#[cfg(not(unix))]
+fn on_interrupt() {}
+
 fn main() -> ExitCode {
+    on_interrupt();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -40,6 +64,9 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("shardimpute: error: {e:#}");
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                return ExitCode::from(130);
+            }
             ExitCode::from(1)
         }
     }
@@ -156,7 +183,7 @@ fn execute(inv: Invocation<'_>) -> anyhow::Result<()> {
     let bar = progress_bar(inv.common.quiet);
     let progress = on_progress(&bar);
     let ctl = Control {
-        cancel: None,
+        cancel: Some(&INTERRUPTED),
         progress: Some(&progress),
     };
     let now = SystemTime::now()

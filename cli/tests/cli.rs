@@ -407,3 +407,62 @@ fn a_very_wide_table_is_filled() {
         )
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_nothing_behind() {
+    // enough shards that pass 2 is still running when the signal comes
+    let mut text = String::from("target,x,c\n");
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "{},{},{}\n",
+            i % 2,
+            if i % 7 == 0 {
+                String::new()
+            } else {
+                i.to_string()
+            },
+            i % 13
+        ));
+    }
+    let d = tempfile::tempdir().unwrap();
+    for (split, n) in [("train", 150), ("val", 100), ("test", 100)] {
+        let dir = d.path().join("in").join(split);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..n {
+            std::fs::write(dir.join(format!("part-{i:05}.csv")), &text).unwrap();
+        }
+    }
+    let out = d.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shardimpute"))
+        .args(run_args("training", &d.path().join("in"), &out))
+        .args(["--threads", "1", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // wait for pass 2's first temporary file, then interrupt
+    let started = std::time::Instant::now();
+    while files_under(&out).is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the signal"
+        );
+        assert!(started.elapsed().as_secs() < 60, "pass 2 never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: sends SIGINT to the child we started
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
+    assert!(
+        files_under(&out).is_empty(),
+        "left behind: {:?}",
+        files_under(&out)
+    );
+    // and a rerun succeeds
+    let out = train(&d);
+    assert_eq!(files_under(&out.join("val")).len(), 100);
+}
