@@ -466,3 +466,25 @@ fn ctrl_c_stops_the_run_and_leaves_nothing_behind() {
     let out = train(&d);
     assert_eq!(files_under(&out.join("val")).len(), 100);
 }
+
+#[test]
+fn artifacts_that_cannot_be_written_leave_no_shards() {
+    let d = small();
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.extend(["--artifacts-out".into(), "/dev/null/arts".into()]);
+    let err = run_err(&args);
+    assert!(err.contains("/dev/null/arts"), "{err}");
+    assert!(
+        files_under(&out).is_empty(),
+        "left: {:?}",
+        files_under(&out)
+    );
+    // an earlier complete output stays as it was
+    let out = train(&d);
+    let before = snapshot(&out);
+    let mut again = run_args("training", &d.path().join("in"), &out);
+    again.extend(["--artifacts-out".into(), "/dev/null/arts".into()]);
+    run_err(&again);
+    assert_eq!(snapshot(&out), before);
+}

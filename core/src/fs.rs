@@ -154,10 +154,17 @@ impl DirSink {
         Ok(())
     }
 
-    /// Gives every file its real name.
+    /// Gives every file its real name; if a rename fails, the files not
+    /// renamed yet are removed.
     pub fn commit(&self) -> Result<()> {
-        for (tmp, fin) in self.take() {
-            fs::rename(&tmp, &fin).map_err(|e| io_err(&fin, "rename into place", e))?;
+        let staged = self.take();
+        for (i, (tmp, fin)) in staged.iter().enumerate() {
+            if let Err(e) = fs::rename(tmp, fin) {
+                for (rest, _) in &staged[i..] {
+                    let _ = fs::remove_file(rest);
+                }
+                return Err(io_err(fin, "rename into place", e));
+            }
         }
         Ok(())
     }
