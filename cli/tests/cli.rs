@@ -488,3 +488,75 @@ fn artifacts_that_cannot_be_written_leave_no_shards() {
     run_err(&again);
     assert_eq!(snapshot(&out), before);
 }
+
+#[test]
+fn symlinked_shards_are_read_like_files() {
+    // as DVC or git-annex keep them: links to files stored elsewhere in the
+    // dataset folder
+    let plain = dataset(&[
+        ("train/part-00000.csv", SMALL),
+        ("train/part-00001.csv", "id,target,x,c\n7,1,,c\n8,0,9.5,c\n"),
+        ("val/part-00000.csv", SMALL),
+        ("test/part-00000.csv", SMALL),
+    ]);
+    let want = train(&plain);
+    let linked = tempfile::tempdir().unwrap();
+    let input = linked.path().join("in");
+    let store = input.join(".store");
+    std::fs::create_dir_all(&store).unwrap();
+    for split in ["train", "val", "test"] {
+        std::fs::create_dir_all(input.join(split)).unwrap();
+    }
+    for rel in [
+        "train/part-00000.csv",
+        "train/part-00001.csv",
+        "val/part-00000.csv",
+        "test/part-00000.csv",
+    ] {
+        let blob = store.join(rel.replace('/', "_"));
+        std::fs::copy(plain.path().join("in").join(rel), &blob).unwrap();
+        std::os::unix::fs::symlink(&blob, input.join(rel)).unwrap();
+    }
+    let got = train(&linked);
+    for rel in [
+        "train/part-00000.csv",
+        "train/part-00001.csv",
+        "val/part-00000.csv",
+        "model_artifacts/impute_dict.pkl",
+    ] {
+        assert_eq!(
+            std::fs::read(got.join(rel)).unwrap(),
+            std::fs::read(want.join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn symlinks_leaving_the_input_or_artifacts_folder_are_refused() {
+    let d = small();
+    let outside = d.path().join("secret.csv");
+    std::fs::write(&outside, SMALL).unwrap();
+    let link = d.path().join("in/train/part-00001.csv");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let out = d.path().join("out");
+    let err = run_err(&run_args("training", &d.path().join("in"), &out));
+    assert!(
+        err.contains("train/part-00001.csv") && err.contains("outside the input folder"),
+        "{err}"
+    );
+    assert!(files_under(&out).is_empty());
+    std::fs::remove_file(&link).unwrap();
+    // an artifacts folder holding a link to a file outside it
+    let arts = d.path().join("arts");
+    std::fs::create_dir_all(&arts).unwrap();
+    std::os::unix::fs::symlink(&outside, arts.join("params.txt")).unwrap();
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.extend(["--artifacts-in".into(), arts.display().to_string()]);
+    let err = run_err(&args);
+    assert!(
+        err.contains("params.txt") && err.contains("outside the artifacts folder"),
+        "{err}"
+    );
+    assert!(files_under(&out).is_empty());
+}

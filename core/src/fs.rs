@@ -24,9 +24,21 @@ fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::io(path.display().to_string(), what, &e)
 }
 
-/// Every file one or two levels below `root`, as (`split/name`, size).
-fn list_dataset(root: &Path) -> Result<Vec<(String, u64)>> {
+/// A file of a dataset folder.
+struct Listed {
+    /// `split/name`.
+    rel: String,
+    size: u64,
+    /// For a symlink that leaves the dataset folder (or leads nowhere):
+    /// why it may not be read.
+    refused: Option<String>,
+}
+
+/// Every file one or two levels below `root`. Symlinked files are listed
+/// like files (with their target's size); one that leaves `root` is marked.
+fn list_dataset(root: &Path) -> Result<Vec<Listed>> {
     let entries = fs::read_dir(root).map_err(|e| io_err(root, "read the input folder", e))?;
+    let real_root = canonical(root)?;
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| io_err(root, "read the input folder", e))?;
@@ -38,12 +50,36 @@ fn list_dataset(root: &Path) -> Result<Vec<(String, u64)>> {
         let files = fs::read_dir(&dir).map_err(|e| io_err(&dir, "read the split folder", e))?;
         for f in files {
             let f = f.map_err(|e| io_err(&dir, "read the split folder", e))?;
-            let meta = f.metadata().map_err(|e| io_err(&f.path(), "stat", e))?;
+            let rel = format!("{split}/{}", f.file_name().to_string_lossy());
+            let (meta, refused) = match fs::canonicalize(f.path()) {
+                Ok(real) if real.starts_with(&real_root) => {
+                    (fs::metadata(&real).map_err(|e| io_err(&f.path(), "stat", e))?, None)
+                }
+                Ok(real) => (
+                    fs::metadata(&real).map_err(|e| io_err(&f.path(), "stat", e))?,
+                    Some(format!(
+                        "a symlink to {}, outside the input folder (symlinked shards must stay inside it)",
+                        real.display()
+                    )),
+                ),
+                Err(e) => match f.metadata() {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        out.push(Listed {
+                            rel,
+                            size: 0,
+                            refused: Some(format!("a symlink that leads nowhere ({e})")),
+                        });
+                        continue;
+                    }
+                    _ => return Err(io_err(&f.path(), "resolve", e)),
+                },
+            };
             if meta.is_file() {
-                out.push((
-                    format!("{split}/{}", f.file_name().to_string_lossy()),
-                    meta.len(),
-                ));
+                out.push(Listed {
+                    rel,
+                    size: meta.len(),
+                    refused,
+                });
             }
         }
     }
@@ -54,7 +90,7 @@ fn list_dataset(root: &Path) -> Result<Vec<(String, u64)>> {
 pub fn split_folders(root: &Path) -> Result<Vec<String>> {
     let mut dirs: Vec<String> = list_dataset(root)?
         .iter()
-        .filter_map(|(p, _)| p.split_once('/').map(|(d, _)| d.to_string()))
+        .filter_map(|f| f.rel.split_once('/').map(|(d, _)| d.to_string()))
         .filter(|d| !d.starts_with('.') && d != "model_artifacts")
         .collect();
     dirs.sort();
@@ -62,13 +98,24 @@ pub fn split_folders(root: &Path) -> Result<Vec<String>> {
     Ok(dirs)
 }
 
-/// Every plain file of an artifacts folder, as (name, bytes).
+/// Every plain file of an artifacts folder, as (name, bytes); a symlink
+/// that leaves the folder is refused (it would copy an outside file into
+/// the output).
 fn read_artifacts(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
+    let real_dir = canonical(dir)?;
     for entry in fs::read_dir(dir).map_err(|e| io_err(dir, "read the artifacts folder", e))? {
         let entry = entry.map_err(|e| io_err(dir, "read the artifacts folder", e))?;
         let p = entry.path();
-        if p.is_file() {
+        let real = fs::canonicalize(&p).map_err(|e| io_err(&p, "resolve", e))?;
+        if !real.starts_with(&real_dir) {
+            return Err(Error::artifact(format!(
+                "a symlink to {}, outside the artifacts folder: refusing to carry it",
+                real.display()
+            ))
+            .in_file(p.display().to_string()));
+        }
+        if real.is_file() {
             let bytes = fs::read(&p).map_err(|e| io_err(&p, "read", e))?;
             out.push((entry.file_name().to_string_lossy().into_owned(), bytes));
         }
@@ -280,9 +327,18 @@ pub fn run_folders(
     let mut job = Job::new(
         kind,
         settings,
-        files.iter().map(|(p, s)| (p.as_str(), *s)),
+        files.iter().map(|f| (f.rel.as_str(), f.size)),
         at.splits,
     )?;
+    let refused: std::collections::HashMap<&str, &str> = files
+        .iter()
+        .filter_map(|f| f.refused.as_deref().map(|why| (f.rel.as_str(), why)))
+        .collect();
+    for shard in job.dataset().shards() {
+        if let Some(why) = refused.get(shard.path().as_str()) {
+            return Err(Error::layout(why.to_string()).in_file(shard.path()));
+        }
+    }
     if let Some(dir) = at.artifacts_in {
         job.add_artifacts(read_artifacts(dir)?)?;
     }
