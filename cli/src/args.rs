@@ -48,9 +48,10 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// training, validation, testing or calibration.
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long, value_name = "TYPE", ignore_case = true, value_parser = ["training", "validation", "testing", "calibration"])]
     pub job_type: String,
-    /// The dataset folder (holding train/ val/ test/, or the job's split folder).
+    /// The dataset folder, holding the job's split folders: train/ val/
+    /// test/ for training; validation/, testing/ or calibration/ otherwise.
     #[arg(long, value_name = "DIR")]
     pub input: PathBuf,
     /// Where imputed shards go, as OUTPUT/<split>/<same file name>.

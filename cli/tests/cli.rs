@@ -560,3 +560,34 @@ fn symlinks_leaving_the_input_or_artifacts_folder_are_refused() {
     );
     assert!(files_under(&out).is_empty());
 }
+
+#[test]
+fn a_bad_job_type_is_a_command_line_error() {
+    let d = small();
+    let args = run_args("predicting", &d.path().join("in"), &d.path().join("out"));
+    let out = shardimpute(&args, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("training"));
+    // the job type is not case-sensitive
+    let args = run_args("Training", &d.path().join("in"), &d.path().join("out"));
+    assert_eq!(shardimpute(&args, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn header_only_training_shards_are_warned_about() {
+    let d = dataset(&[
+        ("train/part-00000.csv", "target,x\n"),
+        ("val/part-00000.csv", SMALL),
+        ("test/part-00000.csv", SMALL),
+    ]);
+    let out = shardimpute(
+        &run_args("training", &d.path().join("in"), &d.path().join("out")),
+        &[],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the training split has no rows"),
+        "{stderr}"
+    );
+}

@@ -326,3 +326,42 @@ fn json_dict_accumulator_and_rename_dots() {
     );
     assert_eq!(py.trim(), "{'a__DOT__b': 7, 's': 'x', 'absent': 1.5}");
 }
+
+#[test]
+fn a_null_typed_parquet_column_is_filled_in_every_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let batch = RecordBatch::try_from_iter_with_nullable([
+        (
+            "target",
+            Arc::new(Int64Array::from(vec![0, 1, 0])) as Arc<dyn Array>,
+            false,
+        ),
+        ("n", Arc::new(arrow_array::NullArray::new(3)) as _, true),
+    ])
+    .unwrap();
+    let mut bytes = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    for split in ["train", "val", "test"] {
+        write(&input, &format!("{split}/part-00000.parquet"), &bytes);
+    }
+    let out = tmp.path().join("out");
+    train(&input, &out, &[]);
+    let t = read_parquet(std::fs::read(out.join("val/part-00000.parquet")).unwrap());
+    let n = t.header.iter().position(|h| h == "n").unwrap();
+    let cells: Vec<_> = t.rows.iter().map(|r| r[n].clone()).collect();
+    assert_eq!(cells, vec![Some("Unknown".to_string()); 3]);
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("model_artifacts/imputation_summary.json")).unwrap(),
+    )
+    .unwrap();
+    let val = summary["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "val")
+        .unwrap();
+    assert_eq!(val["cells_filled"], 3);
+}

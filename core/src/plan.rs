@@ -260,6 +260,12 @@ pub fn plan(stats: &TrainStats, settings: &Settings) -> Result<FillPlan> {
         rows: stats.rows,
         ..FillPlan::default()
     };
+    if stats.rows == 0 {
+        out.warnings.push(
+            "the training split has no rows (header-only shards): no column gets a fill value, so nothing will be filled"
+                .into(),
+        );
+    }
     for (name, s) in stats.columns.iter().zip(&stats.stats) {
         let ctype = column_type(settings, s);
         let missing_pct = if s.rows == 0 {

@@ -122,7 +122,8 @@ fn plan_column(index: usize, column: &str, t: &DataType, v: &FillValue) -> Resul
 /// A mask of the missing cells: nulls, and NaN in float columns.
 fn missing_mask(a: &ArrayRef) -> Result<BooleanArray> {
     let len = a.len();
-    let nulls = match a.nulls() {
+    // logical: a null-typed column has no null buffer but is all null
+    let nulls = match a.logical_nulls() {
         Some(valid) => !valid.inner(),
         None => BooleanBuffer::new_unset(len),
     };
