@@ -591,3 +591,20 @@ fn header_only_training_shards_are_warned_about() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_quote_inside_an_unquoted_field_is_text() {
+    // pandas reads `5" inch` as text; rows in = rows out must agree
+    let text = "target,size,x\n1,5\" inch,1.5\n0,6\" inch,\n1,,2.5\n";
+    let d = dataset(&[
+        ("train/part-00000.csv", text),
+        ("val/part-00000.csv", text),
+        ("test/part-00000.csv", text),
+    ]);
+    let out = train(&d);
+    let got = std::fs::read_to_string(out.join("val/part-00000.csv")).unwrap();
+    assert_eq!(
+        got,
+        "target,size,x\n1,5\" inch,1.5\n0,6\" inch,2.0\n1,\"5\"\" inch\",2.5\n"
+    );
+}

@@ -69,7 +69,7 @@ pub fn fill(
         }
     }
     out.extend_from_slice(&data[last..]);
-    let rows_out = count_csv_rows(&out);
+    let rows_out = count_csv_rows(&out, delimiter);
     let report = ShardReport {
         rows_in,
         rows_out,
@@ -84,22 +84,37 @@ pub fn fill(
 }
 
 /// Rows (records after the header) in a CSV/TSV text, counted
-/// independently of [`Reader`]: line ends outside quotes, blank lines not
-/// counted. Fast (it only looks at quotes and newlines), so every output is
-/// checked.
-pub fn count_csv_rows(data: &[u8]) -> u64 {
+/// independently of [`Reader`]: line ends outside quoted fields, blank
+/// lines not counted. A quote opens a quoted field only at the field's
+/// start (elsewhere it is text, as pandas reads `5" inch`). Fast (it only
+/// looks at quotes, delimiters and newlines), so every output is checked.
+pub fn count_csv_rows(data: &[u8], delimiter: u8) -> u64 {
     let mut records = 0u64;
     let mut in_quotes = false;
+    let mut closed_at = usize::MAX; // where the last quoted field's quote closed
+    let mut field_start = 0;
     let mut line_start = 0;
-    for i in memchr::memchr2_iter(b'"', b'\n', data) {
-        if data[i] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
+    for i in memchr::memchr3_iter(b'"', b'\n', delimiter, data) {
+        let b = data[i];
+        if in_quotes {
+            if b == b'"' {
+                in_quotes = false;
+                closed_at = i;
+            }
+            continue;
+        }
+        if b == b'"' {
+            // a field's opening quote, or the second quote of a `""` escape
+            in_quotes = i == field_start || closed_at.wrapping_add(1) == i;
+        } else if b == b'\n' {
             let line = &data[line_start..i];
             if !(line.is_empty() || line == b"\r") {
                 records += 1;
             }
             line_start = i + 1;
+            field_start = i + 1;
+        } else {
+            field_start = i + 1;
         }
     }
     if line_start < data.len() {
@@ -121,6 +136,8 @@ mod tests {
             "a\n",
             "a",
             "\u{feff}a,b\n\"q,\"\"r\"\"\",2\n",
+            "a,b\n5\" inch,x\n6\" inch,y\n",
+            "a,b\n\"x\"\"\ny\",1\n2,\"\"\n",
         ] {
             let mut r = Reader::new(text.as_bytes(), b',');
             let mut f = Vec::new();
@@ -129,7 +146,7 @@ mod tests {
                 n += 1;
             }
             assert_eq!(
-                count_csv_rows(text.as_bytes()),
+                count_csv_rows(text.as_bytes(), b','),
                 n.saturating_sub(1),
                 "{text:?}"
             );
