@@ -21,12 +21,17 @@ fn dataset(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 const SMALL: &str = "id,target,x,c\n0,1,1.5,a\n1,0,,b\n2,1,2.5,\n";
 
-fn small() -> tempfile::TempDir {
+/// A dataset whose train, val and test splits are one shard of `text`.
+fn everywhere(text: &str) -> tempfile::TempDir {
     dataset(&[
-        ("train/part-00000.csv", SMALL),
-        ("val/part-00000.csv", SMALL),
-        ("test/part-00000.csv", SMALL),
+        ("train/part-00000.csv", text),
+        ("val/part-00000.csv", text),
+        ("test/part-00000.csv", text),
     ])
+}
+
+fn small() -> tempfile::TempDir {
+    everywhere(SMALL)
 }
 
 /// A quiet training run on `d/in` into `d/out`.
@@ -184,11 +189,7 @@ print(' '.join(repr(v) for v in d.values()))\n";
 #[test]
 fn the_mean_of_huge_values_does_not_overflow() {
     let text = "target,x\n1,1e308\n0,1e308\n1,\n";
-    let d = dataset(&[
-        ("train/part-00000.csv", text),
-        ("val/part-00000.csv", text),
-        ("test/part-00000.csv", text),
-    ]);
+    let d = everywhere(text);
     let out = train(&d);
     let got = python(
         STRICT_JSON,
@@ -205,11 +206,7 @@ fn the_mean_of_huge_values_does_not_overflow() {
 #[test]
 fn a_fill_value_that_is_not_finite_is_an_error_naming_the_column() {
     let text = "target,x\n1,inf\n0,-inf\n1,\n";
-    let d = dataset(&[
-        ("train/part-00000.csv", text),
-        ("val/part-00000.csv", text),
-        ("test/part-00000.csv", text),
-    ]);
+    let d = everywhere(text);
     let out = d.path().join("out");
     let err = run_err(&run_args("training", &d.path().join("in"), &out));
     for needle in ["column `x`", "finite", "COLUMN_STRATEGY_x=median"] {
@@ -596,11 +593,7 @@ fn header_only_training_shards_are_warned_about() {
 fn a_quote_inside_an_unquoted_field_is_text() {
     // pandas reads `5" inch` as text; rows in = rows out must agree
     let text = "target,size,x\n1,5\" inch,1.5\n0,6\" inch,\n1,,2.5\n";
-    let d = dataset(&[
-        ("train/part-00000.csv", text),
-        ("val/part-00000.csv", text),
-        ("test/part-00000.csv", text),
-    ]);
+    let d = everywhere(text);
     let out = train(&d);
     let got = std::fs::read_to_string(out.join("val/part-00000.csv")).unwrap();
     assert_eq!(

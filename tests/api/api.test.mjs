@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { untimed } from '../untimed.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'tests/fixtures');
@@ -90,17 +91,6 @@ function pythonJson(script, args) {
   return JSON.parse(execFileSync(python, ['-c', script, ...args], { maxBuffer: 1 << 26 }).toString());
 }
 
-/** The run's time in the reports, blanked: two runs on the same data differ only there. */
-function untimed(p, bytes) {
-  const name = path.basename(p);
-  if (name === 'imputation_report.json') {
-    const { timestamp } = JSON.parse(bytes.toString());
-    assert.match(timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, `${p}: timestamp`);
-    return Buffer.from(bytes.toString().replace(`"timestamp": "${timestamp}"`, '"timestamp": ""'));
-  }
-  if (name === 'imputation_summary.txt') return Buffer.from(bytes.toString().replace(/^time: \S+$/m, 'time:'));
-  return bytes;
-}
 
 function caseInfo(name) {
   const dir = path.join(fixtures, name);
