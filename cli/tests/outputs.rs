@@ -365,3 +365,62 @@ fn a_null_typed_parquet_column_is_filled_in_every_cell() {
         .unwrap();
     assert_eq!(val["cells_filled"], 3);
 }
+
+#[test]
+fn widening_big_integers_to_float_is_refused_not_lossy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    let big = arrow_array::UInt64Array::from(vec![Some(u64::MAX), None, Some(u64::MAX - 2)]);
+    let batch = RecordBatch::try_from_iter([
+        (
+            "target",
+            Arc::new(Int64Array::from(vec![0, 1, 0])) as Arc<dyn Array>,
+        ),
+        ("big", Arc::new(big) as _),
+    ])
+    .unwrap();
+    let mut bytes = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    for split in ["train", "val", "test"] {
+        write(&input, &format!("{split}/part-00000.parquet"), &bytes);
+    }
+    // a fractional constant would make the column float64, where 2^64-1
+    // and 2^64-3 both become 1.8446744073709552e19
+    let out = tmp.path().join("out");
+    let mut args = run_args("training", &input, &out);
+    args.extend(
+        [
+            "--column-strategy",
+            "big=constant",
+            "--numerical-constant-value",
+            "0.5",
+        ]
+        .map(String::from),
+    );
+    let err = run_err(&args);
+    assert!(
+        err.contains("/part-00000.parquet")
+            && err.contains("column `big`")
+            && err.contains("18446744073709551615"),
+        "{err}"
+    );
+    // an integral constant keeps the column's type and every value
+    let mut args = run_args("training", &input, &out);
+    args.extend(
+        [
+            "--quiet",
+            "--column-strategy",
+            "big=constant",
+            "--numerical-constant-value",
+            "7",
+        ]
+        .map(String::from),
+    );
+    run_ok(&args, &[]);
+    let t = read_parquet(std::fs::read(out.join("val/part-00000.parquet")).unwrap());
+    let b = t.header.iter().position(|h| h == "big").unwrap();
+    let cells: Vec<_> = t.rows.iter().map(|r| r[b].clone().unwrap()).collect();
+    assert_eq!(cells, ["18446744073709551615", "7", "18446744073709551613"]);
+}

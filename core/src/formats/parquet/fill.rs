@@ -143,7 +143,41 @@ fn missing_mask(a: &ArrayRef) -> Result<BooleanArray> {
     Ok(BooleanArray::new(mask, None))
 }
 
-fn fill_array(col: &ArrayRef, f: &ColumnFill) -> Result<(ArrayRef, u64)> {
+/// Widening a 64-bit integer column to float64 (for a fractional fill
+/// value) must not change a value that is there: refuse when it would.
+fn check_widening(col: &ArrayRef, to: &DataType, column: &str) -> Result<()> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, UInt64Type};
+    if to != &DataType::Float64 {
+        return Ok(());
+    }
+    let changed = match col.data_type() {
+        DataType::Int64 => col
+            .as_primitive::<Int64Type>()
+            .iter()
+            .flatten()
+            .find(|&v| (v as f64) as i128 != v as i128)
+            .map(|v| v.to_string()),
+        DataType::UInt64 => col
+            .as_primitive::<UInt64Type>()
+            .iter()
+            .flatten()
+            .find(|&v| (v as f64) as u128 != v as u128)
+            .map(|v| v.to_string()),
+        _ => None,
+    };
+    match changed {
+        Some(v) => Err(Error::fill_value(format!(
+            "column `{column}`: its fill value is not an integer, so the column would become \
+             float64, which cannot hold its value {v} exactly; give it an integral fill value \
+             (COLUMN_STRATEGY_{column}=constant with an integral NUMERICAL_CONSTANT_VALUE)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn fill_array(col: &ArrayRef, f: &ColumnFill, column: &str) -> Result<(ArrayRef, u64)> {
+    check_widening(col, &f.out_type, column)?;
     let mask = missing_mask(col)?;
     let n = mask.true_count() as u64;
     let (work_type, dict_type) = match &f.out_type {
@@ -205,8 +239,9 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         report.rows_in += batch.num_rows() as u64;
         let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
         for (k, p) in plans.iter().enumerate() {
+            let name = schema.field(p.index).name();
             let (a, n) =
-                fill_array(&cols[p.index], p).map_err(|e| e.at(format!("row group {g}")))?;
+                fill_array(&cols[p.index], p, name).map_err(|e| e.at(format!("row group {g}")))?;
             cols[p.index] = a;
             filled[k] += n;
         }
