@@ -67,6 +67,12 @@ fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Asserts that no file was left under `out` (empty folders may stay).
+fn assert_nothing_written(out: &Path) {
+    let left = files_under(out);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 #[test]
 fn every_setting_has_a_flag_naming_its_environment_variable() {
     let help = run_ok(&["run", "--help"], &[]);
@@ -212,11 +218,7 @@ fn a_fill_value_that_is_not_finite_is_an_error_naming_the_column() {
     for needle in ["column `x`", "finite", "COLUMN_STRATEGY_x=median"] {
         assert!(err.contains(needle), "{needle}: {err}");
     }
-    assert!(
-        files_under(&out).is_empty(),
-        "output left: {:?}",
-        files_under(&out)
-    );
+    assert_nothing_written(&out);
 }
 
 #[test]
@@ -454,11 +456,7 @@ fn ctrl_c_stops_the_run_and_leaves_nothing_behind() {
     let stderr = String::from_utf8_lossy(&done.stderr);
     assert_eq!(done.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("cancelled"), "{stderr}");
-    assert!(
-        files_under(&out).is_empty(),
-        "left behind: {:?}",
-        files_under(&out)
-    );
+    assert_nothing_written(&out);
     // and a rerun succeeds
     let out = train(&d);
     assert_eq!(files_under(&out.join("val")).len(), 100);
@@ -472,11 +470,7 @@ fn artifacts_that_cannot_be_written_leave_no_shards() {
     args.extend(["--artifacts-out".into(), "/dev/null/arts".into()]);
     let err = run_err(&args);
     assert!(err.contains("/dev/null/arts"), "{err}");
-    assert!(
-        files_under(&out).is_empty(),
-        "left: {:?}",
-        files_under(&out)
-    );
+    assert_nothing_written(&out);
     // an earlier complete output stays as it was
     let out = train(&d);
     let before = snapshot(&out);
@@ -542,7 +536,7 @@ fn symlinks_leaving_the_input_or_artifacts_folder_are_refused() {
         err.contains("train/part-00001.csv") && err.contains("outside the input folder"),
         "{err}"
     );
-    assert!(files_under(&out).is_empty());
+    assert_nothing_written(&out);
     std::fs::remove_file(&link).unwrap();
     // an artifacts folder holding a link to a file outside it
     let arts = d.path().join("arts");
@@ -555,7 +549,7 @@ fn symlinks_leaving_the_input_or_artifacts_folder_are_refused() {
         err.contains("params.txt") && err.contains("outside the artifacts folder"),
         "{err}"
     );
-    assert!(files_under(&out).is_empty());
+    assert_nothing_written(&out);
 }
 
 #[test]

@@ -327,6 +327,17 @@ fn json_dict_accumulator_and_rename_dots() {
     assert_eq!(py.trim(), "{'a__DOT__b': 7, 's': 'x', 'absent': 1.5}");
 }
 
+/// `batch` as the one Parquet shard of train, val and test under `input`.
+fn everywhere_parquet(input: &Path, batch: &RecordBatch) {
+    let mut bytes = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    for split in ["train", "val", "test"] {
+        write(input, &format!("{split}/part-00000.parquet"), &bytes);
+    }
+}
+
 #[test]
 fn a_null_typed_parquet_column_is_filled_in_every_cell() {
     let tmp = tempfile::tempdir().unwrap();
@@ -340,13 +351,7 @@ fn a_null_typed_parquet_column_is_filled_in_every_cell() {
         ("n", Arc::new(arrow_array::NullArray::new(3)) as _, true),
     ])
     .unwrap();
-    let mut bytes = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    for split in ["train", "val", "test"] {
-        write(&input, &format!("{split}/part-00000.parquet"), &bytes);
-    }
+    everywhere_parquet(&input, &batch);
     let out = tmp.path().join("out");
     train(&input, &out, &[]);
     let t = read_parquet(std::fs::read(out.join("val/part-00000.parquet")).unwrap());
@@ -379,13 +384,7 @@ fn widening_big_integers_to_float_is_refused_not_lossy() {
         ("big", Arc::new(big) as _),
     ])
     .unwrap();
-    let mut bytes = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    for split in ["train", "val", "test"] {
-        write(&input, &format!("{split}/part-00000.parquet"), &bytes);
-    }
+    everywhere_parquet(&input, &batch);
     // a fractional constant would make the column float64, where 2^64-1
     // and 2^64-3 both become 1.8446744073709552e19
     let out = tmp.path().join("out");

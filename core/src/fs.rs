@@ -340,7 +340,8 @@ pub fn run_folders(
         }
     }
     if let Some(dir) = at.artifacts_in {
-        job.add_artifacts(read_artifacts(dir)?)?;
+        job.add_artifacts(read_artifacts(dir)?)
+            .map_err(|e| e.in_file(dir.display().to_string()))?;
     }
     if let Some(file) = at.impute_dict {
         job.load_fill_values(&file.display().to_string(), &read_file(file)?)?;

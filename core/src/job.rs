@@ -607,7 +607,7 @@ impl Job {
                 .map_or((0, 0), |p| (p.rows, p.dict.entries.len()));
             return format!(
                 "shardimpute fit: {} shards, {rows} rows, {columns} columns to impute, {seconds:.2} s; artifacts in {artifacts_at}",
-                self.shards(Pass::Fit).len(),
+                self.dataset.split("train").map_or(0, |s| s.shards.len()),
             );
         }
         let rows: u64 = r.iter().map(|r| r.rows_in).sum();

@@ -88,8 +88,10 @@ fn string_of(item: &JsValue, key: &str) -> Option<String> {
         .and_then(|p| p.as_string())
 }
 
-async fn read_blob(path: &str, blob: &Blob) -> Result<Vec<u8>, JsValue> {
-    let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| {
+/// The bytes of a started read (`blob.arrayBuffer()`); a failure names
+/// the file.
+async fn read_bytes(path: &str, read: Promise) -> Result<Vec<u8>, JsValue> {
+    let buffer = JsFuture::from(read).await.map_err(|e| {
         let why = e
             .dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
@@ -97,6 +99,10 @@ async fn read_blob(path: &str, blob: &Blob) -> Result<Vec<u8>, JsValue> {
         js_error("io", &format!("{path}: cannot read the file: {why}"))
     })?;
     Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+async fn read_blob(path: &str, blob: &Blob) -> Result<Vec<u8>, JsValue> {
+    read_bytes(path, blob.array_buffer()).await
 }
 
 #[wasm_bindgen]
@@ -355,12 +361,8 @@ async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsVa
         let source = MemorySource::default();
         for (path, read) in reads {
             options.check_cancel()?;
-            let buffer = JsFuture::from(read)
-                .await
-                .map_err(|e| js_error("io", &format!("{path}: cannot read the file: {e:?}")))?;
-            source
-                .insert(path, Uint8Array::new(&buffer).to_vec())
-                .map_err(error)?;
+            let bytes = read_bytes(&path, read).await?;
+            source.insert(path, bytes).map_err(error)?;
         }
         if let Some(next) = chunks.get(k + 1) {
             ahead = Some(start_reads(&state, next)?);
