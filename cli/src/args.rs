@@ -23,6 +23,13 @@ Examples:
 Memory: about (threads + 2) shards at a time, plus pass 1's value counts of
 string columns (and every value of median columns).
 
+Output: shards and artifacts are written under hidden temporary names and
+renamed into place only when the whole run succeeded; then
+_shardimpute_manifest.json (every file written) and, last, _SUCCESS. An
+output is complete only when _SUCCESS exists. A folder holding an earlier
+run's complete output is refused unless --overwrite; one holding files no
+run wrote is always refused; an incomplete run's leftovers are removed.
+
 Exit codes: 0 success, 1 the run failed (the message names the file and
 place), 2 bad command line, 130 interrupted by Ctrl-C (the job stops before
 its next shard and removes what it wrote).";
@@ -116,6 +123,10 @@ pub struct Common {
     /// No progress bar and no summary line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Replace the complete output of an earlier run: remove the files its
+    /// manifest lists (and nothing else) before writing.
+    #[arg(long)]
+    pub overwrite: bool,
     #[command(flatten)]
     pub settings: SettingFlags,
 }

@@ -196,6 +196,7 @@ fn execute(inv: Invocation<'_>) -> anyhow::Result<()> {
         artifacts_in: inv.artifacts_in,
         impute_dict: inv.impute_dict,
         splits: inv.splits,
+        overwrite: inv.common.overwrite,
     };
     let result = run_folders(inv.kind, settings, folders, ctl, &utc_timestamp(now));
     bar.finish_and_clear();

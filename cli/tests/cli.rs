@@ -236,8 +236,14 @@ fn temporary_names_are_not_predictable_and_symlinks_are_not_followed() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(&victim, &p).unwrap();
     }
+    // files no run wrote: the output is refused, the links left alone
     let mut args = run_args("training", &d.path().join("in"), &out);
     args.push("--quiet".into());
+    let err = run_err(&args);
+    assert!(err.contains("no shardimpute run wrote"), "{err}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    // an empty output: the run's own temporary names are fresh each time
+    std::fs::remove_dir_all(&out).unwrap();
     run_ok(&args, &[]);
     assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
     // both dict files written in full, each its own

@@ -36,7 +36,8 @@ mod stats;
 pub mod zip;
 
 pub use artifacts::{
-    dict_file, utc_timestamp, ARTIFACT_NAMES, JSON_NAME, PICKLE_NAME, SUMMARY_NAME,
+    dict_file, manifest_json, read_manifest, utc_timestamp, ARTIFACT_NAMES, JSON_NAME,
+    MANIFEST_NAME, PICKLE_NAME, SUCCESS_NAME, SUMMARY_NAME,
 };
 pub use dataset::{Dataset, Shard, ShardFormat, Split};
 pub use error::{Error, ErrorKind, Result};

@@ -3,20 +3,18 @@
 //! artifacts, and writing output so that nothing looks complete before it
 //! is.
 //!
-//! Output files are written under fresh temporary names (created
-//! exclusively, unpredictable, so never through a planted symlink) and
-//! renamed only when the whole run succeeded; on failure they are removed.
+//! Output is published as SPEC 7a says (see `publish`): staged under
+//! temporary names, renamed only when the whole run succeeded, with a
+//! manifest and a `_SUCCESS` marker written last.
+
+mod publish;
 
 use std::fs;
-use std::hash::BuildHasher;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use crate::dataset::Shard;
 use crate::error::{Error, Result};
-use crate::io::{Sink, Source};
+use crate::io::{MemorySink, Sink, Source};
 use crate::job::{Control, Job, JobKind};
 use crate::settings::Settings;
 
@@ -141,95 +139,6 @@ impl Source for DirSource {
     }
 }
 
-/// A fresh temporary path beside `fin`, created exclusively and written.
-fn write_temp(fin: &Path, bytes: &[u8]) -> Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = fin.parent().unwrap_or(Path::new("."));
-    let name = fin
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let salt = std::collections::hash_map::RandomState::new()
-        .hash_one((std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let tmp = dir.join(format!(".{name}.{salt:016x}.partial"));
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| io_err(&tmp, "create", e))?;
-    f.write_all(bytes).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err(&tmp, "write", e)
-    })?;
-    Ok(tmp)
-}
-
-/// Writes files under temporary names; [`DirSink::commit`] renames them,
-/// [`DirSink::abort`] removes them.
-struct DirSink {
-    root: PathBuf,
-    written: Mutex<Vec<(PathBuf, PathBuf)>>,
-}
-
-impl DirSink {
-    /// A sink writing into `root/<split>/`.
-    pub fn new(root: PathBuf) -> DirSink {
-        DirSink {
-            root,
-            written: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn take(&self) -> Vec<(PathBuf, PathBuf)> {
-        match self.written.lock() {
-            Ok(mut w) => std::mem::take(&mut *w),
-            Err(p) => std::mem::take(&mut *p.into_inner()),
-        }
-    }
-
-    /// Writes `bytes` to `root/rel` (under a temporary name until commit).
-    pub fn put(&self, rel: &Path, bytes: &[u8]) -> Result<()> {
-        let fin = self.root.join(rel);
-        if let Some(dir) = fin.parent() {
-            fs::create_dir_all(dir).map_err(|e| io_err(dir, "create", e))?;
-        }
-        let tmp = write_temp(&fin, bytes)?;
-        match self.written.lock() {
-            Ok(mut w) => w.push((tmp, fin)),
-            Err(p) => p.into_inner().push((tmp, fin)),
-        }
-        Ok(())
-    }
-
-    /// Gives every file its real name; if a rename fails, the files not
-    /// renamed yet are removed.
-    pub fn commit(&self) -> Result<()> {
-        let staged = self.take();
-        for (i, (tmp, fin)) in staged.iter().enumerate() {
-            if let Err(e) = fs::rename(tmp, fin) {
-                for (rest, _) in &staged[i..] {
-                    let _ = fs::remove_file(rest);
-                }
-                return Err(io_err(fin, "rename into place", e));
-            }
-        }
-        Ok(())
-    }
-
-    /// Removes every file written so far.
-    pub fn abort(&self) {
-        for (tmp, _) in self.take() {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
-impl Sink for DirSink {
-    fn write(&self, shard: &Shard, bytes: Vec<u8>) -> Result<()> {
-        self.put(&Path::new(&shard.split).join(&shard.name), &bytes)
-    }
-}
-
 /// A job over folders: where everything comes from and goes to.
 pub struct Folders<'a> {
     /// The dataset folder (`train/`, `val/`, ... inside).
@@ -244,6 +153,9 @@ pub struct Folders<'a> {
     pub impute_dict: Option<&'a Path>,
     /// The splits to fill, instead of the job's default ones.
     pub splits: Option<Vec<String>>,
+    /// Replace the complete output of an earlier run (only the files its
+    /// manifest lists) instead of refusing.
+    pub overwrite: bool,
 }
 
 /// `path` made absolute with symlinks resolved, for a path that may not
@@ -349,23 +261,109 @@ pub fn run_folders(
     let source = DirSource {
         root: at.input.to_path_buf(),
     };
-    let shards = DirSink::new(at.output.map_or_else(PathBuf::new, Path::to_path_buf));
-    let artifacts = DirSink::new(at.artifacts_out.to_path_buf());
-    let result = job
-        .run(&source, &shards, ctl)
-        .and_then(|()| job.artifacts(timestamp))
-        .and_then(|all| {
-            all.iter()
-                .try_for_each(|(name, bytes)| artifacts.put(Path::new(name), bytes))
-        })
-        .and_then(|()| shards.commit())
-        .and_then(|()| artifacts.commit());
-    match result {
-        Ok(()) => Ok(job),
-        Err(e) => {
-            shards.abort();
-            artifacts.abort();
-            Err(e)
+    let reads = [
+        ("--artifacts-in", at.artifacts_in),
+        ("--impute-dict", at.impute_dict),
+    ];
+    let out = Outputs::open(at.output, at.artifacts_out, at.overwrite, &reads)?;
+    let no_shards = MemorySink::default();
+    let sink: &dyn Sink = match &out.shards {
+        Some(t) => t,
+        None => &no_shards,
+    };
+    job.run(&source, sink, ctl)?;
+    for (name, bytes) in job.artifacts(timestamp)? {
+        out.put_artifact(&name, &bytes)?;
+    }
+    out.publish()?;
+    Ok(job)
+}
+
+/// The folders a run writes into: the output folder (shards, and the
+/// artifacts when their folder lies inside it), and the artifacts folder
+/// when it lies outside. Dropped unpublished, they remove what was staged.
+struct Outputs {
+    shards: Option<publish::Target>,
+    artifacts: Option<publish::Target>,
+    /// The artifacts folder, relative to the target that holds it.
+    artifacts_rel: String,
+}
+
+impl Outputs {
+    /// Opens the folders the run writes into; first refuses any of `reads`
+    /// (`(flag, path)`: what the run reads besides the input) lying inside
+    /// one of them, since making a folder ready removes an earlier run's
+    /// files and publishing replaces them.
+    fn open(
+        output: Option<&Path>,
+        artifacts: &Path,
+        overwrite: bool,
+        reads: &[(&str, Option<&Path>)],
+    ) -> Result<Outputs> {
+        let artifacts_real = canonical(artifacts)?;
+        let (output, artifacts_rel) = match output {
+            None => (None, None),
+            Some(output) => {
+                let output_real = canonical(output)?;
+                if let Ok(rel) = artifacts_real.strip_prefix(&output_real) {
+                    let parts: Vec<String> = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect();
+                    (Some(output), Some(parts.join("/")))
+                } else if output_real.starts_with(&artifacts_real) {
+                    return Err(Error::layout(format!(
+                        "refusing to write: the output folder {} lies inside the artifacts folder {}",
+                        output.display(),
+                        artifacts.display()
+                    )));
+                } else {
+                    (Some(output), None)
+                }
+            }
+        };
+        let separate_artifacts = artifacts_rel.is_none().then_some(artifacts);
+        for root in output.iter().chain(separate_artifacts.iter()) {
+            let root_real = canonical(root)?;
+            for (flag, path) in reads {
+                let Some(path) = path else { continue };
+                if canonical(path)?.starts_with(&root_real) {
+                    return Err(Error::layout(format!(
+                        "refusing to write: {flag} {} lies inside {}, which this run writes",
+                        path.display(),
+                        root.display()
+                    )));
+                }
+            }
         }
+        Ok(Outputs {
+            shards: output
+                .map(|o| publish::Target::open(o, overwrite))
+                .transpose()?,
+            artifacts: separate_artifacts
+                .map(|a| publish::Target::open(a, overwrite))
+                .transpose()?,
+            artifacts_rel: artifacts_rel.unwrap_or_default(),
+        })
+    }
+
+    fn put_artifact(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let rel = match self.artifacts_rel.as_str() {
+            "" => name.to_string(),
+            dir => format!("{dir}/{name}"),
+        };
+        match (&self.artifacts, &self.shards) {
+            (Some(t), _) | (None, Some(t)) => t.put(&rel, bytes),
+            (None, None) => Err(Error::internal("a run with nowhere to write")),
+        }
+    }
+
+    /// The artifacts folder first, the output folder's `_SUCCESS` last.
+    fn publish(&self) -> Result<()> {
+        let targets: Vec<&publish::Target> = [&self.artifacts, &self.shards]
+            .into_iter()
+            .flatten()
+            .collect();
+        publish::publish(&targets)
     }
 }
