@@ -93,6 +93,21 @@ impl ZipWriter {
         out
     }
 
+    /// For the zip of a run's output: the manifest of every entry so far
+    /// and `_SUCCESS`, as in a published output folder, then the central
+    /// directory. Append last.
+    pub fn finish_output(mut self) -> crate::Result<Vec<u8>> {
+        let files: Vec<(String, u64)> =
+            self.entries.iter().map(|e| (e.name.clone(), e.size)).collect();
+        let mut out = self.add(
+            crate::MANIFEST_NAME,
+            &crate::artifacts::manifest_json(&files)?,
+        );
+        out.extend(self.add(crate::SUCCESS_NAME, b""));
+        out.extend(self.finish());
+        Ok(out)
+    }
+
     /// The central directory (and zip64 end records when needed): append last.
     pub fn finish(self) -> Vec<u8> {
         let mut out = Vec::new();

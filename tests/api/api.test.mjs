@@ -487,7 +487,14 @@ test('ZipWriter output is read back by Python zipfile', async () => {
   ]).toString();
   const got = JSON.parse(listing);
   const { createHash } = await import('node:crypto');
-  assert.deepEqual(Object.keys(got).sort(), [...out.keys()].sort());
+  // the entries, then the manifest and _SUCCESS of a published output
+  assert.deepEqual(Object.keys(got).sort(), [...out.keys(), '_SUCCESS', '_shardimpute_manifest.json'].sort());
   for (const [p, bytes] of out) assert.equal(got[p], createHash('sha256').update(bytes).digest('hex'), p);
+  assert.equal(got._SUCCESS, createHash('sha256').digest('hex'), '_SUCCESS is empty');
+  const manifest = JSON.parse(execFileSync('python3', [
+    '-c', 'import sys, zipfile\nsys.stdout.write(zipfile.ZipFile(sys.argv[1]).read("_shardimpute_manifest.json").decode())', file,
+  ]).toString());
+  assert.deepEqual(manifest.files, [...out].map(([p, b]) => ({ path: p, bytes: b.length }))
+    .sort((a, b) => (a.path < b.path ? -1 : 1)));
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -33,7 +33,9 @@ describe('the web app', () => {
     assert.match(status, /^done: 6 shards, 720 rows \(rows in = rows out\)/);
     const manifest = JSON.parse(fs.readFileSync(new URL('../../web/sample/manifest.json', import.meta.url)));
     const zip = readZip(await downloadZip(page));
-    assert.deepEqual([...zip.keys()].filter((p) => !p.startsWith('model_artifacts/')).sort(), [...manifest.files].sort());
+    const shards = [...zip.keys()].filter((p) => !p.startsWith('model_artifacts/') && !p.startsWith('_'));
+    assert.deepEqual(shards.sort(), [...manifest.files].sort());
+    assert.ok(zip.has('_SUCCESS') && zip.has('_shardimpute_manifest.json'), 'a complete output\'s marker and manifest');
     // one table row and one bar per column of the sample
     const header = readCsv(fs.readFileSync(new URL('../../web/sample/train/part-00000.csv', import.meta.url), 'utf8')).header;
     assert.equal(await page.locator('#columns tbody tr').count(), header.length);

@@ -85,11 +85,13 @@ impl ZipWriter {
         self.inner.as_ref().map_or(0.0, |z| z.len() as f64)
     }
 
-    /// The central directory: append it last. The writer is done after this.
-    pub fn finish(&mut self) -> Result<Vec<u8>, JsError> {
+    /// The manifest of the entries and `_SUCCESS` (as in an output folder
+    /// the CLI writes), then the central directory: append it last. The
+    /// writer is done after this.
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsValue> {
         match self.inner.take() {
-            Some(z) => Ok(z.finish()),
-            None => Err(JsError::new("the zip is already finished")),
+            Some(z) => z.finish_output().map_err(error),
+            None => Err(JsError::new("the zip is already finished").into()),
         }
     }
 }
