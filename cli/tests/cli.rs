@@ -601,3 +601,20 @@ fn a_quote_inside_an_unquoted_field_is_text() {
         "target,size,x\n1,5\" inch,1.5\n0,6\" inch,2.0\n1,\"5\"\" inch\",2.5\n"
     );
 }
+
+#[test]
+fn a_huge_thread_count_is_capped_not_a_crash() {
+    let d = small();
+    let out = d.path().join("out");
+    let mut args = run_args("training", &d.path().join("in"), &out);
+    args.extend(["--threads", "100000", "--quiet"].map(String::from));
+    let done = shardimpute(&args, &[]);
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert!(
+        stderr.contains(&format!("more than 8 per core; using {}", 8 * cores)),
+        "{stderr}"
+    );
+    assert!(out.join("_SUCCESS").exists());
+}

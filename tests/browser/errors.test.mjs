@@ -107,6 +107,19 @@ for (const isolated of [true, false]) {
       status = await finalStatus(page);
       assert.match(status, /^error: .*impute_dict\.pkl/);
       assert.equal(await page.getByTestId('download').isVisible(), false);
+      // a memo bomb: one 4 MB string, memoized, then fetched 200,000 times
+      // (4.4 MB of pickle that would ask for 800 GB): refused, the page usable
+      const bomb = [Buffer.from([0x80, 4, 0x7d, 0x58]), Buffer.alloc(4)];
+      bomb[1].writeUInt32LE(4 << 20);
+      bomb.push(Buffer.alloc(4 << 20, 0x61), Buffer.from([0x94]));
+      bomb.push(Buffer.alloc(2 * 200000, Buffer.from([0x68, 0])), Buffer.from('.'));
+      fs.writeFileSync(evil, Buffer.concat(bomb));
+      await page.getByTestId('artifacts').setInputFiles(evil);
+      await page.getByTestId('run').click();
+      status = await finalStatus(page);
+      assert.match(status, /^error: .*impute_dict\.pkl.*memo GETs copy more than/);
+      assert.doesNotMatch(status, /borrowed/);
+      assert.equal(await page.getByTestId('download').isVisible(), false);
       // the right pickle then works on the same page
       await page.getByTestId('artifacts').setInputFiles(c.artifacts);
       await page.getByTestId('run').click();
