@@ -148,6 +148,33 @@ for (const isolated of [true, false]) {
       await page.context().close();
     });
 
+    test('browser storage that fills up fails the run clearly; no partial zip is offered or kept', async () => {
+      const input = bigInput(500);
+      cleanup.push(input);
+      const page = await app.open();
+      const cdp = await page.context().newCDPSession(page);
+      const origin = new URL(page.url()).origin;
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
+      await page.getByTestId('input-folder').setInputFiles(input);
+      await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+      await page.getByTestId('run').click();
+      const status = await finalStatus(page, 300_000);
+      assert.match(status, /^error: .*browser storage/);
+      assert.equal(await page.getByTestId('download').isVisible(), false);
+      const left = await page.evaluate(async () => {
+        const names = [];
+        for await (const name of (await navigator.storage.getDirectory()).keys()) names.push(name);
+        return names;
+      });
+      assert.deepEqual(left.filter((n) => n.endsWith('.zip')), [], 'the partial zip is removed');
+      // with the quota back, the same page completes the run
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+      await page.getByTestId('run').click();
+      assert.match(await finalStatus(page, 300_000), /^done: 503 shards/);
+      assert.deepEqual(page.problems.filter((p) => !/storage|quota/i.test(p)), []);
+      await page.context().close();
+    });
+
     if (isolated) {
       test('the main thread never blocks while a run goes on', async () => {
         const input = bigInput(500);

@@ -68,6 +68,8 @@ enum Item {
 }
 
 const MAX_STACK: usize = 1 << 20;
+/// Entries a dict may be given (one per column; far above any real table).
+const MAX_KEYS: usize = 1 << 20;
 /// Bytes of text that memo GETs may copy in all: a small pickle that GETs
 /// one large string many times must not exhaust memory.
 const MAX_COPIED: usize = 256 << 20;
@@ -204,7 +206,7 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
                 let k = pop_value(&mut stack, &p, at)?;
                 let key = key_of(k, &p, at)?;
                 match stack.last_mut() {
-                    Some(Item::Dict(d)) => set(d, key, v),
+                    Some(Item::Dict(d)) => set(d, key, v).map_err(|m| p.err(at, &m))?,
                     _ => return Err(p.err(at, "SETITEM without a dict")),
                 }
             }
@@ -214,7 +216,7 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
                 match stack.last_mut() {
                     Some(Item::Dict(d)) => {
                         for (k, v) in new {
-                            set(d, k, v);
+                            set(d, k, v).map_err(|m| p.err(at, &m))?;
                         }
                     }
                     _ => return Err(p.err(at, "SETITEMS without a dict")),
@@ -356,8 +358,14 @@ pub fn read_dict(bytes: &[u8], file: &str) -> Result<Vec<(String, PickleValue)>>
 
 /// Sets `d[k] = v`; a repeated key is resolved by [`dedupe`] at the end
 /// (so setting n keys takes linear time).
-fn set(d: &mut Vec<(String, PickleValue)>, k: String, v: PickleValue) {
+fn set(d: &mut Vec<(String, PickleValue)>, k: String, v: PickleValue) -> Result<(), String> {
+    if d.len() >= MAX_KEYS {
+        return Err(format!(
+            "more than {MAX_KEYS} dict entries (one per column is expected)"
+        ));
+    }
     d.push((k, v));
+    Ok(())
 }
 
 /// A dict's entries with repeated keys merged: first position, last value
@@ -614,6 +622,17 @@ mod tests {
             e.contains("bomb.pkl") && e.contains("memo GETs copy more than"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_dict_of_more_than_a_million_entries_is_refused() {
+        let mut b = vec![0x80, 4, b'}'];
+        for _ in 0..=MAX_KEYS {
+            b.extend_from_slice(&[b'X', 1, 0, 0, 0, b'k', b'N', b's']);
+        }
+        b.push(b'.');
+        let e = read_dict(&b, "wide.pkl").unwrap_err().to_string();
+        assert!(e.contains("wide.pkl") && e.contains("dict entries"), "{e}");
     }
 
     #[test]
