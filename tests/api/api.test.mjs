@@ -145,6 +145,14 @@ for (const name of fs.readdirSync(fixtures).filter((n) => fs.existsSync(path.joi
   test(`${name}: the API's output is byte-identical to the CLI's and has the expected fill values`, async () => {
     const { out, progress, summary } = await runApi(name);
     const want = runCli(name);
+    // the CLI's folder also holds its manifest (listing the API's files,
+    // with their sizes) and _SUCCESS
+    assert.equal(want.get('_SUCCESS')?.length, 0);
+    const manifest = JSON.parse(want.get('_shardimpute_manifest.json').toString());
+    assert.deepEqual(manifest.files.map((f) => [f.path, f.bytes]).sort(),
+      [...out].map(([p, b]) => [p, b.length]).sort());
+    want.delete('_SUCCESS');
+    want.delete('_shardimpute_manifest.json');
     assert.deepEqual([...out.keys()].sort(), [...want.keys()].sort());
     for (const [p, bytes] of want) {
       assert.ok(untimed(p, out.get(p)).equals(untimed(p, bytes)), `${p} differs from the CLI's`);
