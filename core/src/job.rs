@@ -282,6 +282,20 @@ impl Job {
             if let Some((_, bytes)) = files.iter().find(|(n, _)| *n == name) {
                 self.load_fill_values(&name, bytes)?;
             }
+            // the JSON saved beside the pickle keeps booleans and numeric
+            // texts as the training job wrote them (an unreadable one is
+            // ignored: the pickle is what the reference reads)
+            let json = files
+                .iter()
+                .filter(|_| name == artifacts::PICKLE_NAME)
+                .find(|(n, _)| n == artifacts::JSON_NAME)
+                .and_then(|(n, bytes)| artifacts::read_dict(n, bytes).ok());
+            if let Some(json) = json {
+                self.dict = self
+                    .dict
+                    .take()
+                    .map(|dict| artifacts::with_json_texts(dict, &json));
+            }
         }
         self.carried = files
             .into_iter()
