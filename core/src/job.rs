@@ -478,6 +478,19 @@ impl Job {
                 stats.columns.join(", ")
             )));
         }
+        let unknown: Vec<&String> = self
+            .settings
+            .exclude_columns
+            .iter()
+            .filter(|c| !stats.columns.contains(c))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::settings(format!(
+                "EXCLUDE_COLUMNS names {} not in the training data; columns are: {}",
+                plan::name_list(&unknown),
+                stats.columns.join(", ")
+            )));
+        }
         let plan = plan::plan(&stats, &self.settings)?;
         self.dict = Some(plan.dict.clone());
         Ok(self.plan.insert(plan))
