@@ -221,4 +221,30 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn json_texts_replace_pickled_values_only_when_they_agree() {
+        let saved = FillDict {
+            entries: vec![
+                ("flag".into(), FillValue::Bool(true)),
+                ("s".into(), FillValue::Text("12".into())),
+                ("x".into(), FillValue::Number(0.1)),
+                ("edited".into(), FillValue::Text("7".into())),
+            ],
+        };
+        let json = read_dict("impute_dict.json", dict_to_json(&saved).unwrap().as_bytes()).unwrap();
+        let mut pickled = read_dict("impute_dict.pkl", &dict_to_pickle(&saved)).unwrap();
+        // the pickle was edited after the JSON was written: the pickle wins
+        pickled.entries[3].1 = FillValue::Number(8.0);
+        let got = with_json_texts(pickled, &json);
+        assert_eq!(
+            got.entries,
+            vec![
+                ("flag".into(), FillValue::Bool(true)),
+                ("s".into(), FillValue::Text("12".into())),
+                ("x".into(), FillValue::Number(0.1)),
+                ("edited".into(), FillValue::Number(8.0)),
+            ]
+        );
+    }
 }

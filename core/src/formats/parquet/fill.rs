@@ -315,3 +315,44 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         .collect();
     Ok((out.into(), report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pandas_metadata_follows_type_changes_and_renames() {
+        let fields = |specs: &[(&str, DataType)]| -> arrow_schema::Fields {
+            specs
+                .iter()
+                .map(|(n, t)| ArrowField::new(*n, t.clone(), true))
+                .collect()
+        };
+        let text = r#"{"index_columns": [], "columns": [
+            {"name": "i", "field_name": "i", "pandas_type": "int64", "numpy_type": "Int64", "metadata": null},
+            {"name": "s", "field_name": "s", "pandas_type": "unicode", "numpy_type": "string", "metadata": null},
+            {"name": "a__DOT__b", "field_name": "a__DOT__b", "pandas_type": "float64", "numpy_type": "float64", "metadata": null}]}"#;
+        let fin = fields(&[
+            ("i", DataType::Int64),
+            ("s", DataType::Utf8),
+            ("a__DOT__b", DataType::Float64),
+        ]);
+        let fout = fields(&[
+            ("i", DataType::Float64),
+            ("s", DataType::Utf8),
+            ("a.b", DataType::Float64),
+        ]);
+        let md: serde_json::Value =
+            serde_json::from_str(&updated_pandas_metadata(text, &fin, &fout).unwrap()).unwrap();
+        let c = &md["columns"];
+        assert_eq!(c[0]["numpy_type"], "float64");
+        assert_eq!(c[0]["pandas_type"], "float64");
+        assert_eq!(c[1]["numpy_type"], "string");
+        assert_eq!(
+            (&c[2]["name"], &c[2]["field_name"]),
+            (&"a.b".into(), &"a.b".into())
+        );
+        // not pandas' JSON: dropped rather than left wrong
+        assert_eq!(updated_pandas_metadata("not json", &fin, &fout), None);
+    }
+}
