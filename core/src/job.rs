@@ -282,6 +282,20 @@ impl Job {
             if let Some((_, bytes)) = files.iter().find(|(n, _)| *n == name) {
                 self.load_fill_values(&name, bytes)?;
             }
+            // the JSON saved beside the pickle keeps booleans and numeric
+            // texts as the training job wrote them (an unreadable one is
+            // ignored: the pickle is what the reference reads)
+            let json = files
+                .iter()
+                .filter(|_| name == artifacts::PICKLE_NAME)
+                .find(|(n, _)| n == artifacts::JSON_NAME)
+                .and_then(|(n, bytes)| artifacts::read_dict(n, bytes).ok());
+            if let Some(json) = json {
+                self.dict = self
+                    .dict
+                    .take()
+                    .map(|dict| artifacts::with_json_texts(dict, &json));
+            }
         }
         self.carried = files
             .into_iter()
@@ -461,6 +475,19 @@ impl Job {
         if !label.is_empty() && !stats.columns.contains(label) {
             return Err(Error::schema(format!(
                 "label column `{label}` (LABEL_FIELD) is not in the training data; columns are: {}",
+                stats.columns.join(", ")
+            )));
+        }
+        let unknown: Vec<&String> = self
+            .settings
+            .exclude_columns
+            .iter()
+            .filter(|c| !stats.columns.contains(c))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::settings(format!(
+                "EXCLUDE_COLUMNS names {} not in the training data; columns are: {}",
+                plan::name_list(&unknown),
                 stats.columns.join(", ")
             )));
         }

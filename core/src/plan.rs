@@ -261,10 +261,16 @@ pub fn plan(stats: &TrainStats, settings: &Settings) -> Result<FillPlan> {
         ..FillPlan::default()
     };
     if stats.rows == 0 {
-        out.warnings.push(
-            "the training split has no rows (header-only shards): no column gets a fill value, so nothing will be filled"
-                .into(),
-        );
+        let unfilled: Vec<&String> = stats
+            .columns
+            .iter()
+            .filter(|c| !settings.is_skipped(c))
+            .collect();
+        out.warnings.push(format!(
+            "the training split has no rows (header-only shards): no column gets a fill value, \
+             so missing cells in {} will not be filled in any split",
+            name_list(&unfilled)
+        ));
     }
     for (name, s) in stats.columns.iter().zip(&stats.stats) {
         let ctype = column_type(settings, s);
@@ -313,6 +319,28 @@ pub fn plan(stats: &TrainStats, settings: &Settings) -> Result<FillPlan> {
         out.columns.push(col);
     }
     Ok(out)
+}
+
+/// Column names for a message: `a`, `b` and `c`, the first 20 and how
+/// many more.
+pub(crate) fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+    const SHOWN: usize = 20;
+    if names.is_empty() {
+        return "no column".into();
+    }
+    let mut text: Vec<String> = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect();
+    if names.len() > SHOWN {
+        text.push(format!("{} more", names.len() - SHOWN));
+    }
+    let last = text.pop().unwrap_or_default();
+    match text.len() {
+        0 => format!("column {last}"),
+        _ => format!("columns {} and {last}", text.join(", ")),
+    }
 }
 
 fn fill_value(

@@ -16,18 +16,7 @@ pub fn dict_to_pickle(dict: &FillDict) -> Vec<u8> {
     let entries: Vec<(String, PickleValue)> = dict
         .entries
         .iter()
-        .map(|(k, v)| {
-            let p = match v {
-                FillValue::Number(x) => PickleValue::Float(*x),
-                FillValue::Int(i) => PickleValue::Int(*i),
-                FillValue::Bool(b) => PickleValue::Float(if *b { 1.0 } else { 0.0 }),
-                FillValue::Text(s) => match pandas::parse_python_float(s) {
-                    Some(x) => PickleValue::Float(x),
-                    None => PickleValue::Str(s.clone()),
-                },
-            };
-            (k.clone(), p)
-        })
+        .map(|(k, v)| (k.clone(), pickle_value(v)))
         .collect();
     pickle::write_dict(&entries)
 }
@@ -74,6 +63,52 @@ pub fn read_dict(name: &str, bytes: &[u8]) -> Result<FillDict> {
             .map_err(|e| e.in_file(name))?;
     }
     Ok(dict)
+}
+
+/// The pickle's value of a fill value (the reference's `float()` rule).
+fn pickle_value(v: &FillValue) -> PickleValue {
+    match v {
+        FillValue::Number(x) => PickleValue::Float(*x),
+        FillValue::Int(i) => PickleValue::Int(*i),
+        FillValue::Bool(b) => PickleValue::Float(if *b { 1.0 } else { 0.0 }),
+        FillValue::Text(s) => match pandas::parse_python_float(s) {
+            Some(x) => PickleValue::Float(x),
+            None => PickleValue::Str(s.clone()),
+        },
+    }
+}
+
+/// Fill values read from `impute_dict.pkl`, each replaced by the entry of
+/// the `impute_dict.json` saved beside it when that entry pickles to the
+/// same value (bit for bit). The pickle stores a boolean mode `True` as
+/// `1.0` and a text mode `"12"` as `12.0`; the JSON keeps `True` and
+/// `"12"`, so the cells a later job fills get the same text as the
+/// training job wrote. A pickle entry the JSON does not match (edited, or
+/// from another run) is kept as it is.
+pub fn with_json_texts(pickled: FillDict, json: &FillDict) -> FillDict {
+    let same = |a: &PickleValue, b: &PickleValue| match (a, b) {
+        (PickleValue::Float(x), PickleValue::Float(y)) => x.to_bits() == y.to_bits(),
+        (a, b) => a == b,
+    };
+    // the JSON spells a boolean mode as the text `True` / `False`
+    let json_value = |j: &FillValue| match j {
+        FillValue::Text(t) if t == "True" || t == "False" => FillValue::Bool(t == "True"),
+        other => other.clone(),
+    };
+    let by_column = json.index();
+    let entries = pickled
+        .entries
+        .into_iter()
+        .map(|(k, v)| {
+            let from_json = by_column
+                .get(k.as_str())
+                .map(|j| json_value(j))
+                .filter(|j| same(&pickle_value(j), &pickle_value(&v)));
+            let value = from_json.unwrap_or(v);
+            (k, value)
+        })
+        .collect();
+    FillDict { entries }
 }
 
 fn read_pickle(name: &str, bytes: &[u8]) -> Result<FillDict> {
@@ -184,6 +219,32 @@ mod tests {
         assert!(
             e.contains("impute_dict.pkl") && e.contains("column `x`"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn json_texts_replace_pickled_values_only_when_they_agree() {
+        let saved = FillDict {
+            entries: vec![
+                ("flag".into(), FillValue::Bool(true)),
+                ("s".into(), FillValue::Text("12".into())),
+                ("x".into(), FillValue::Number(0.1)),
+                ("edited".into(), FillValue::Text("7".into())),
+            ],
+        };
+        let json = read_dict("impute_dict.json", dict_to_json(&saved).unwrap().as_bytes()).unwrap();
+        let mut pickled = read_dict("impute_dict.pkl", &dict_to_pickle(&saved)).unwrap();
+        // the pickle was edited after the JSON was written: the pickle wins
+        pickled.entries[3].1 = FillValue::Number(8.0);
+        let got = with_json_texts(pickled, &json);
+        assert_eq!(
+            got.entries,
+            vec![
+                ("flag".into(), FillValue::Bool(true)),
+                ("s".into(), FillValue::Text("12".into())),
+                ("x".into(), FillValue::Number(0.1)),
+                ("edited".into(), FillValue::Number(8.0)),
+            ]
         );
     }
 }

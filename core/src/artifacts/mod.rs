@@ -9,7 +9,7 @@ mod pickle;
 mod report;
 mod summary;
 
-pub use dict::{dict_to_json, dict_to_pickle, read_dict};
+pub use dict::{dict_to_json, dict_to_pickle, read_dict, with_json_texts};
 pub use manifest::{manifest_json, read_manifest, MANIFEST_NAME, SUCCESS_NAME};
 pub use report::{report_json, summary_text, utc_timestamp, ReportInput};
 pub use summary::summary_json;

@@ -16,6 +16,7 @@ pub fn fill(
     settings: &Settings,
 ) -> Result<(Vec<u8>, ShardReport)> {
     reader::check_utf8(data)?;
+    reader::check_no_nul(data, delimiter)?;
     let na = NaMatcher::new(&settings.na_values);
     let mut reader = Reader::new(data, delimiter);
     let mut fields: Vec<Field> = Vec::new();

@@ -22,6 +22,7 @@ enum Kind {
 /// Pass 1 over a whole CSV/TSV text.
 pub fn fit(path: &str, data: &[u8], delimiter: u8, settings: &Settings) -> Result<TrainStats> {
     reader::check_utf8(data)?;
+    reader::check_no_nul(data, delimiter)?;
     let na = NaMatcher::new(&settings.na_values);
     let mut forced_text: Vec<bool> = Vec::new();
     loop {

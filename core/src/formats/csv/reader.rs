@@ -247,6 +247,53 @@ pub fn check_utf8(data: &[u8]) -> Result<()> {
     }
 }
 
+/// Refuses a NUL byte, naming its line and column: pandas' reader cuts a
+/// field at a NUL (`x<NUL>y` reads as `x`), so no fill value or kept cell
+/// could match what the reference reads.
+pub fn check_no_nul(data: &[u8], delimiter: u8) -> Result<()> {
+    let Some(at) = memchr::memchr(0, data) else {
+        return Ok(());
+    };
+    let mut reader = Reader::new(data, delimiter);
+    let mut fields = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut column = None;
+    while let Ok(true) = reader.next_record(&mut fields) {
+        if names.is_empty() {
+            names = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| column_name(i, &f.text(data)))
+                .collect();
+        }
+        if let Some(k) = fields.iter().position(|f| f.start <= at && at < f.end) {
+            column = Some(k);
+            break;
+        }
+        if reader.position() > at {
+            break;
+        }
+    }
+    let column = match column.and_then(|k| names.get(k).map(|n| (k, n))) {
+        Some((k, n)) => format!("column {} (`{n}`)", k + 1),
+        None => format!("byte offset {at}"),
+    };
+    Err(Error::csv(
+        "NUL byte in a field (pandas would cut the field there); remove it or fix the file",
+    )
+    .at(format!("line {}, {column}", line_of(data, at))))
+}
+
+/// A column's name as pandas gives it: the header text, or `Unnamed: N`
+/// (N counted from 0) for an empty one.
+fn column_name(index: usize, text: &[u8]) -> String {
+    if text.is_empty() {
+        return format!("Unnamed: {index}");
+    }
+    // data was checked to be UTF-8 and fields split on ASCII bytes
+    String::from_utf8_lossy(text).into_owned()
+}
+
 /// Whether a field's text must be quoted on output.
 pub fn needs_quotes(text: &[u8], delimiter: u8) -> bool {
     text.iter()
@@ -269,19 +316,25 @@ pub fn write_field(out: &mut Vec<u8>, text: &[u8], delimiter: u8) {
     }
 }
 
-/// The header row: column names, checked for duplicates.
+/// The header row: column names as pandas names them (an empty one is
+/// `Unnamed: N`), checked for duplicates.
 pub fn read_header(reader: &mut Reader<'_>, fields: &mut Vec<Field>) -> Result<Vec<String>> {
     if !reader.next_record(fields)? {
         return Err(Error::csv("empty file: no header row"));
     }
     let data = reader.data();
     let mut names: Vec<String> = Vec::with_capacity(fields.len());
-    let mut seen = std::collections::HashSet::with_capacity(fields.len());
-    for f in fields.iter() {
-        // data was checked to be UTF-8 and fields split on ASCII bytes
-        let name = String::from_utf8_lossy(&f.text(data)).into_owned();
-        if !seen.insert(name.clone()) {
-            return Err(Error::csv(format!("duplicate column name `{name}`")).at("line 1"));
+    let mut seen = std::collections::HashMap::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        let name = column_name(i, &f.text(data));
+        if let Some(first) = seen.insert(name.clone(), i) {
+            return Err(Error::csv(format!(
+                "duplicate column name `{name}` (columns {} and {}; pandas would rename the \
+                 second `{name}.1`): give every column its own name",
+                first + 1,
+                i + 1
+            ))
+            .at(format!("line {}", reader.line())));
         }
         names.push(name);
     }

@@ -197,6 +197,60 @@ fn fill_array(col: &ArrayRef, f: &ColumnFill, column: &str) -> Result<(ArrayRef,
     Ok((filled, n))
 }
 
+/// pandas' `(pandas_type, numpy_type)` for an Arrow type a column may be
+/// given by pass 2.
+fn pandas_types(t: &DataType) -> Option<(&'static str, &'static str)> {
+    match t {
+        DataType::Float64 => Some(("float64", "float64")),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(("unicode", "object")),
+        _ => None,
+    }
+}
+
+/// The `pandas` schema metadata (JSON written by `DataFrame.to_parquet`)
+/// updated for the output: a column whose type changed gets the pandas
+/// dtype of its new type (its other entries, such as a `string` dtype of
+/// an unchanged column, stay as they are), and a renamed column its new
+/// name. `None` when the text is not the JSON pandas writes (the key is
+/// then dropped rather than left wrong).
+fn updated_pandas_metadata(
+    text: &str,
+    fields_in: &arrow_schema::Fields,
+    fields_out: &arrow_schema::Fields,
+) -> Option<String> {
+    let mut md: serde_json::Value = serde_json::from_str(text).ok()?;
+    let columns = md.get_mut("columns")?.as_array_mut()?;
+    for (fin, fout) in fields_in.iter().zip(fields_out.iter()) {
+        let (changed, renamed) = (
+            fin.data_type() != fout.data_type(),
+            fin.name() != fout.name(),
+        );
+        if !changed && !renamed {
+            continue;
+        }
+        let Some(entry) = columns
+            .iter_mut()
+            .find(|c| c.get("field_name").and_then(|v| v.as_str()) == Some(fin.name().as_str()))
+        else {
+            continue;
+        };
+        let entry = entry.as_object_mut()?;
+        if changed {
+            let (pandas_type, numpy_type) = pandas_types(fout.data_type())?;
+            entry.insert("pandas_type".into(), pandas_type.into());
+            entry.insert("numpy_type".into(), numpy_type.into());
+            entry.insert("metadata".into(), serde_json::Value::Null);
+        }
+        if renamed {
+            entry.insert("field_name".into(), fout.name().as_str().into());
+            if entry.get("name").and_then(|v| v.as_str()) == Some(fin.name().as_str()) {
+                entry.insert("name".into(), fout.name().as_str().into());
+            }
+        }
+    }
+    serde_json::to_string(&md).ok()
+}
+
 /// Pass 2 over a Parquet file, row group by row group.
 pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u8>, ShardReport)> {
     let file = ParquetShard::open(bytes)?;
@@ -226,10 +280,13 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         out_fields.push(Arc::new(f));
     }
     let mut out_schema = replace_fields(&schema, out_fields);
-    if !report.type_changes.is_empty() {
-        // pandas' stored dtypes no longer hold
+    if let Some(pandas) = schema.metadata().get("pandas") {
+        // pandas' stored dtypes and names must say what the output holds
         let mut md = out_schema.metadata().clone();
-        md.remove("pandas");
+        match updated_pandas_metadata(pandas, schema.fields(), out_schema.fields()) {
+            Some(text) => md.insert("pandas".to_string(), text),
+            None => md.remove("pandas"),
+        };
         out_schema = Arc::new(out_schema.as_ref().clone().with_metadata(md));
     }
     let mut writer = ParquetOut::new(out_schema.clone(), file.writer_properties())?;
@@ -257,4 +314,45 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         .map(|(p, n)| (schema.field(p.index).name().clone(), n))
         .collect();
     Ok((out.into(), report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pandas_metadata_follows_type_changes_and_renames() {
+        let fields = |specs: &[(&str, DataType)]| -> arrow_schema::Fields {
+            specs
+                .iter()
+                .map(|(n, t)| ArrowField::new(*n, t.clone(), true))
+                .collect()
+        };
+        let text = r#"{"index_columns": [], "columns": [
+            {"name": "i", "field_name": "i", "pandas_type": "int64", "numpy_type": "Int64", "metadata": null},
+            {"name": "s", "field_name": "s", "pandas_type": "unicode", "numpy_type": "string", "metadata": null},
+            {"name": "a__DOT__b", "field_name": "a__DOT__b", "pandas_type": "float64", "numpy_type": "float64", "metadata": null}]}"#;
+        let fin = fields(&[
+            ("i", DataType::Int64),
+            ("s", DataType::Utf8),
+            ("a__DOT__b", DataType::Float64),
+        ]);
+        let fout = fields(&[
+            ("i", DataType::Float64),
+            ("s", DataType::Utf8),
+            ("a.b", DataType::Float64),
+        ]);
+        let md: serde_json::Value =
+            serde_json::from_str(&updated_pandas_metadata(text, &fin, &fout).unwrap()).unwrap();
+        let c = &md["columns"];
+        assert_eq!(c[0]["numpy_type"], "float64");
+        assert_eq!(c[0]["pandas_type"], "float64");
+        assert_eq!(c[1]["numpy_type"], "string");
+        assert_eq!(
+            (&c[2]["name"], &c[2]["field_name"]),
+            (&"a.b".into(), &"a.b".into())
+        );
+        // not pandas' JSON: dropped rather than left wrong
+        assert_eq!(updated_pandas_metadata("not json", &fin, &fout), None);
+    }
 }
