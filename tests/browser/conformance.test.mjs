@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-  OUR_ARTIFACTS, REPORT_KEYS, assertPicklesEqual, assertTablesMatch, downloadZip, fixture, pythonWithPyarrow,
+  OUR_ARTIFACTS, PUBLISHED, REPORT_KEYS, assertPicklesEqual, assertPublished, assertTablesMatch, downloadZip, fixture,
+  pythonWithPyarrow,
   readCsv, readParquet, readZip, runJob, useApp,
 } from './helpers.mjs';
 
@@ -106,8 +107,9 @@ function checkExpected(t, c, zip) {
   for (const split of fs.readdirSync(c.input)) {
     for (const f of fs.readdirSync(path.join(c.input, split))) inputs.push(`${split}/${f}`);
   }
-  const shards = [...zip.keys()].filter((p) => !p.startsWith('model_artifacts/'));
+  const shards = [...zip.keys()].filter((p) => !p.startsWith('model_artifacts/') && !PUBLISHED.includes(p));
   assert.deepEqual(shards.sort(), inputs.sort());
+  assertPublished(zip);
 
   // fill values: impute_dict.json exactly (floats to the bit), the pickle as Python loads it
   const wantJson = path.join(expected, 'impute_dict.json');

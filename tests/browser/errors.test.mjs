@@ -113,8 +113,11 @@ for (const isolated of [true, false]) {
       bomb[1].writeUInt32LE(4 << 20);
       bomb.push(Buffer.alloc(4 << 20, 0x61), Buffer.from([0x94]));
       bomb.push(Buffer.alloc(2 * 200000, Buffer.from([0x68, 0])), Buffer.from('.'));
-      fs.writeFileSync(evil, Buffer.concat(bomb));
-      await page.getByTestId('artifacts').setInputFiles(evil);
+      const bombDir = tmpdir();
+      cleanup.push(path.join(bombDir, 'x'));
+      const bombFile = path.join(bombDir, 'impute_dict.pkl');
+      fs.writeFileSync(bombFile, Buffer.concat(bomb));
+      await page.getByTestId('artifacts').setInputFiles(bombFile);
       await page.getByTestId('run').click();
       status = await finalStatus(page);
       assert.match(status, /^error: .*impute_dict\.pkl.*memo GETs copy more than/);

@@ -229,6 +229,20 @@ export { untimed } from '../untimed.mjs';
 export const OUR_ARTIFACTS = ['impute_dict.pkl', 'impute_dict.json', 'imputation_summary.json',
   'imputation_report.json', 'imputation_summary.txt'];
 
+/** The files that end the zip of a complete output, as in a CLI output folder. */
+export const PUBLISHED = ['_SUCCESS', '_shardimpute_manifest.json'];
+
+/**
+ * Checks that a zip ends like a complete output: an empty _SUCCESS, and a
+ * manifest listing every other entry with its size, read from the zip.
+ */
+export function assertPublished(zip) {
+  assert.equal(zip.get('_SUCCESS')?.length, 0, '_SUCCESS is there and empty');
+  const manifest = JSON.parse(zip.get('_shardimpute_manifest.json').toString());
+  const entries = [...zip].filter(([p]) => !PUBLISHED.includes(p)).map(([p, b]) => [p, b.length]);
+  assert.deepEqual(manifest.files.map((f) => [f.path, f.bytes]).sort(), entries.sort());
+}
+
 /** The keys of imputation_report.json. */
 export const REPORT_KEYS = ['timestamp', 'missing_value_analysis', 'validation_report', 'imputation_summary',
   'quality_metrics', 'recommendations'];

@@ -10,7 +10,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  OUR_ARTIFACTS, downloadZip, finalStatus, fixture, pythonWithPyarrow, readCsv, readZip, runJob, tmpdir, useApp,
+  OUR_ARTIFACTS, PUBLISHED, assertPublished, downloadZip, finalStatus, fixture, pythonWithPyarrow, readCsv, readZip,
+  runJob, tmpdir, useApp,
 } from './helpers.mjs';
 
 const temps = [];
@@ -95,7 +96,9 @@ describe('the web app', () => {
     const zip = readZip(await downloadZip(page));
     assert.deepEqual([...zip.keys()].sort(), [
       ...OUR_ARTIFACTS.map((n) => `model_artifacts/${n}`), 'validation/part-00000.csv', 'validation/part-00001.csv',
+      ...PUBLISHED,
     ].sort());
+    assertPublished(zip);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
