@@ -97,8 +97,11 @@ impl ZipWriter {
     /// and `_SUCCESS`, as in a published output folder, then the central
     /// directory. Append last.
     pub fn finish_output(mut self) -> crate::Result<Vec<u8>> {
-        let files: Vec<(String, u64)> =
-            self.entries.iter().map(|e| (e.name.clone(), e.size)).collect();
+        let files: Vec<(String, u64)> = self
+            .entries
+            .iter()
+            .map(|e| (e.name.clone(), e.size))
+            .collect();
         let mut out = self.add(
             crate::MANIFEST_NAME,
             &crate::artifacts::manifest_json(&files)?,

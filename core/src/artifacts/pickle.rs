@@ -420,7 +420,7 @@ fn pairs(items: Vec<Item>, p: &Parser, at: usize) -> Result<Vec<(String, PickleV
         let (Item::Value(k), Item::Value(v)) = (k, v) else {
             return Err(p.err(at, "dict items must be plain values"));
         };
-        set(&mut out, key_of(k, p, at)?, v);
+        set(&mut out, key_of(k, p, at)?, v).map_err(|m| p.err(at, &m))?;
     }
     Ok(out)
 }
