@@ -511,6 +511,20 @@ impl Job {
     pub fn finish_fill(&mut self) -> Result<&[ShardReport]> {
         self.expect_running(Pass::Fill)?;
         self.running = None;
+        // batches may come in any order: the reports (and so the summary)
+        // follow the shard order
+        let order: std::collections::HashMap<String, usize> = self
+            .shards(Pass::Fill)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.path(), i))
+            .collect();
+        self.reports.sort_by_key(|r| {
+            order
+                .get(&format!("{}/{}", r.split, r.name))
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
         Ok(&self.reports)
     }
 
