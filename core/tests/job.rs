@@ -306,3 +306,22 @@ fn the_summary_does_not_depend_on_the_order_of_fill_batches() {
     assert_eq!(reversed.0, in_shard_order);
     assert_eq!(forward.1, reversed.1);
 }
+
+#[test]
+fn each_summary_column_has_one_name_key() {
+    let files = dataset(6, 2);
+    let mut job = new_job(&files, Settings::default());
+    job.fit(&source(&files), Control::default()).unwrap();
+    job.fill(&source(&files), &MemorySink::default(), Control::default())
+        .unwrap();
+    let artifacts = job.artifacts("t").unwrap();
+    let (_, summary) = artifacts
+        .iter()
+        .find(|(n, _)| n == shardimpute_core::SUMMARY_NAME)
+        .unwrap();
+    let summary = String::from_utf8(summary.clone()).unwrap();
+    for column in ["target", "x", "c", "t"] {
+        let key = format!("\"name\": \"{column}\"");
+        assert_eq!(summary.matches(&key).count(), 1, "{column}: {summary}");
+    }
+}
