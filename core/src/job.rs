@@ -176,6 +176,9 @@ pub struct Job {
     reports: Vec<ShardReport>,
     carried: Vec<(String, Vec<u8>)>,
     running: Option<Pass>,
+    /// A pass begun and not finished (failed, cancelled or abandoned):
+    /// its partial results must not look complete.
+    unfinished: Option<Pass>,
     stats: TrainStats,
     counter: Counter,
 }
@@ -216,6 +219,7 @@ impl Job {
             reports: Vec::new(),
             carried: Vec::new(),
             running: None,
+            unfinished: None,
             stats: TrainStats::default(),
             counter: Counter::new(Pass::Fit, &[]),
         })
@@ -410,6 +414,7 @@ impl Job {
         let shards = self.shards(pass);
         self.counter = Counter::new(pass, &shards);
         self.running = Some(pass);
+        self.unfinished = Some(pass);
         Ok(shards)
     }
 
@@ -470,6 +475,7 @@ impl Job {
     pub fn finish_fit(&mut self) -> Result<&FillPlan> {
         self.expect_running(Pass::Fit)?;
         self.running = None;
+        self.unfinished = None;
         let stats = std::mem::take(&mut self.stats);
         let label = &self.settings.label_field;
         if !label.is_empty() && !stats.columns.contains(label) {
@@ -538,6 +544,21 @@ impl Job {
     pub fn finish_fill(&mut self) -> Result<&[ShardReport]> {
         self.expect_running(Pass::Fill)?;
         self.running = None;
+        self.unfinished = None;
+        // batches may come in any order: the reports (and so the summary)
+        // follow the shard order
+        let order: std::collections::HashMap<String, usize> = self
+            .shards(Pass::Fill)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.path(), i))
+            .collect();
+        self.reports.sort_by_key(|r| {
+            order
+                .get(&format!("{}/{}", r.split, r.name))
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
         Ok(&self.reports)
     }
 
@@ -581,9 +602,17 @@ impl Job {
     /// ours (`impute_dict.pkl`, `impute_dict.json`,
     /// `imputation_summary.json`, `imputation_report.json`,
     /// `imputation_summary.txt`). `timestamp` (ISO 8601, UTC) goes into the
-    /// report.
+    /// report. Refused after a pass that did not finish (it failed, was
+    /// cancelled or abandoned) until a pass runs to its end: its partial
+    /// reports must not look like a complete run.
     pub fn artifacts(&self, timestamp: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.idle()?;
+        if let Some(p) = self.unfinished {
+            return Err(Error::state(format!(
+                "pass {} did not finish (it failed or was cancelled): no artifacts until it runs to its end",
+                if p == Pass::Fit { 1 } else { 2 }
+            )));
+        }
         let dict = self
             .dict
             .as_ref()

@@ -266,3 +266,62 @@ fn artifacts_in_follow_one_rule() {
         ]
     );
 }
+
+#[test]
+fn the_summary_does_not_depend_on_the_order_of_fill_batches() {
+    let files = dataset(4, 5);
+    let summary = |reverse: bool| {
+        let mut job = new_job(&files, Settings::default());
+        job.fit(&source(&files), Control::default()).unwrap();
+        let src = source(&files);
+        let sink = MemorySink::default();
+        let mut shards = job.begin(Pass::Fill).unwrap();
+        if reverse {
+            shards.reverse();
+        }
+        for shard in &shards {
+            job.fill_shards(std::slice::from_ref(shard), &src, &sink, Control::default())
+                .unwrap();
+        }
+        let paths: Vec<String> = job
+            .finish_fill()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{}/{}", r.split, r.name))
+            .collect();
+        let artifacts = job.artifacts("t").unwrap();
+        let (_, summary) = artifacts
+            .iter()
+            .find(|(n, _)| n == shardimpute_core::SUMMARY_NAME)
+            .unwrap();
+        (paths, String::from_utf8(summary.clone()).unwrap())
+    };
+    let (forward, reversed) = (summary(false), summary(true));
+    let in_shard_order: Vec<String> = new_job(&files, Settings::default())
+        .shards(Pass::Fill)
+        .iter()
+        .map(|s| s.path())
+        .collect();
+    assert_eq!(forward.0, in_shard_order);
+    assert_eq!(reversed.0, in_shard_order);
+    assert_eq!(forward.1, reversed.1);
+}
+
+#[test]
+fn each_summary_column_has_one_name_key() {
+    let files = dataset(6, 2);
+    let mut job = new_job(&files, Settings::default());
+    job.fit(&source(&files), Control::default()).unwrap();
+    job.fill(&source(&files), &MemorySink::default(), Control::default())
+        .unwrap();
+    let artifacts = job.artifacts("t").unwrap();
+    let (_, summary) = artifacts
+        .iter()
+        .find(|(n, _)| n == shardimpute_core::SUMMARY_NAME)
+        .unwrap();
+    let summary = String::from_utf8(summary.clone()).unwrap();
+    for column in ["target", "x", "c", "t"] {
+        let key = format!("\"name\": \"{column}\"");
+        assert_eq!(summary.matches(&key).count(), 1, "{column}: {summary}");
+    }
+}

@@ -13,7 +13,9 @@ use crate::settings::Settings;
 /// One column in the summary.
 #[derive(Debug, Serialize)]
 struct SummaryColumn<'a> {
-    name: &'a str,
+    /// Only without a plan: the plan has the name (one `name` key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
     #[serde(flatten)]
     plan: Option<&'a ColumnPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,7 +60,7 @@ pub fn summary_json(
             .columns
             .iter()
             .map(|c| SummaryColumn {
-                name: &c.name,
+                name: None,
                 plan: Some(c),
                 fill_value: None,
                 cells_filled: split_names
@@ -71,7 +73,7 @@ pub fn summary_json(
             .entries
             .iter()
             .map(|(name, v)| SummaryColumn {
-                name,
+                name: Some(name),
                 plan: None,
                 fill_value: Some(v),
                 cells_filled: split_names
