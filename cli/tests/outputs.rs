@@ -423,3 +423,82 @@ fn widening_big_integers_to_float_is_refused_not_lossy() {
     let cells: Vec<_> = t.rows.iter().map(|r| r[b].clone().unwrap()).collect();
     assert_eq!(cells, ["18446744073709551615", "7", "18446744073709551613"]);
 }
+
+/// The bytes of every column chunk of row group `g`, by column path, with
+/// its statistics, read with the `parquet` crate's own metadata reader.
+fn column_chunks(bytes: &[u8], g: usize) -> Vec<(String, Vec<u8>, String)> {
+    let md = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes::Bytes::copy_from_slice(bytes))
+        .unwrap();
+    md.row_group(g)
+        .columns()
+        .iter()
+        .map(|c| {
+            let (start, len) = c.byte_range();
+            (
+                c.column_path().string(),
+                bytes[start as usize..(start + len) as usize].to_vec(),
+                format!("{:?}", c.statistics()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn parquet_columns_without_a_fill_value_are_copied_as_encoded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    // written as pass 2's own writer never would: no dictionary, no
+    // statistics, small pages, so a re-encoded chunk cannot look copied
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(7).unwrap()))
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .set_data_page_row_count_limit(2)
+        .set_write_batch_size(2)
+        .build();
+    let b = parquet_batch(0);
+    let mut w = ArrowWriter::try_new(Vec::new(), b.schema(), Some(props)).unwrap();
+    for g in 0..2 {
+        w.write(&parquet_batch(g * 4)).unwrap();
+        w.flush().unwrap();
+    }
+    let file = w.into_inner().unwrap();
+    for split in ["train", "val", "test"] {
+        write(&input, &format!("{split}/part-00000.parquet"), &file);
+    }
+    let out = tmp.path().join("out");
+    // `ints` is excluded: it keeps its gaps, so it is copied too
+    train(&input, &out, &["--exclude-columns", "ints"]);
+    let got = std::fs::read(out.join("val/part-00000.parquet")).unwrap();
+    for g in 0..2 {
+        let (before, after) = (column_chunks(&file, g), column_chunks(&got, g));
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(a.0, b.0);
+            let copied = ["id", "target", "ints"].contains(&b.0.as_str());
+            // same pages (compressed bytes) and statistics, or re-encoded
+            assert_eq!(a.1 == b.1, copied, "row group {g} column {}", b.0);
+            if copied {
+                assert_eq!(a.2, b.2, "statistics of {}", b.0);
+            }
+        }
+    }
+    // and the copied columns read back as they were, gaps included
+    let t = read_parquet(got);
+    let col = |name: &str| t.header.iter().position(|h| h == name).unwrap();
+    let ints: Vec<Option<&str>> = t.rows.iter().map(|r| r[col("ints")].as_deref()).collect();
+    assert_eq!(
+        ints,
+        [
+            Some("1"),
+            None,
+            Some("2"),
+            Some("4"),
+            Some("1"),
+            None,
+            Some("2"),
+            Some("4")
+        ]
+    );
+}

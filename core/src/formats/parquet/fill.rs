@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, RecordBatch, Scalar, StringArray};
+use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Scalar, StringArray};
 use arrow_buffer::BooleanBuffer;
 use arrow_schema::{DataType, Field as ArrowField, FieldRef};
 use bytes::Bytes;
@@ -289,22 +289,35 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         };
         out_schema = Arc::new(out_schema.as_ref().clone().with_metadata(md));
     }
-    let mut writer = ParquetOut::new(out_schema.clone(), file.writer_properties())?;
+    // a column neither filled nor renamed is copied as its encoded chunks
+    let copied: Vec<bool> = (0..schema.fields().len())
+        .map(|i| plan_of[i].is_none() && out_schema.field(i).name() == schema.field(i).name())
+        .collect();
+    let decoded: Vec<usize> = (0..copied.len()).filter(|&i| !copied[i]).collect();
+    let mut writer = ParquetOut::new(
+        out_schema.clone(),
+        file.writer_properties(),
+        file.parquet_schema(),
+        &copied,
+    )?;
     let mut filled = vec![0u64; plans.len()];
     for g in 0..file.row_groups() {
-        let batch = file.read_row_group(g)?;
-        report.rows_in += batch.num_rows() as u64;
-        let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
-        for (k, p) in plans.iter().enumerate() {
-            let name = schema.field(p.index).name();
-            let (a, n) =
-                fill_array(&cols[p.index], p, name).map_err(|e| e.at(format!("row group {g}")))?;
-            cols[p.index] = a;
-            filled[k] += n;
+        let batch = file.read_row_group_roots(g, Some(&decoded))?;
+        report.rows_in += file.row_group_rows(g);
+        let mut cols: Vec<Option<ArrayRef>> = vec![None; copied.len()];
+        for (&i, col) in decoded.iter().zip(batch.columns()) {
+            cols[i] = Some(match plan_of[i] {
+                Some(k) => {
+                    let p = &plans[k];
+                    let (a, n) = fill_array(col, p, schema.field(i).name())
+                        .map_err(|e| e.at(format!("row group {g}")))?;
+                    filled[k] += n;
+                    a
+                }
+                None => col.clone(),
+            });
         }
-        let out = RecordBatch::try_new(out_schema.clone(), cols)
-            .map_err(|e| Error::parquet(e.to_string()).at(format!("row group {g}")))?;
-        writer.write_row_group(&out)?;
+        writer.write_row_group(&file, g, &cols)?;
     }
     let out = Bytes::from(writer.finish()?);
     report.rows_out = ParquetShard::open(out.clone())?.rows();

@@ -6,16 +6,22 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowRowGroupWriterFactory, ArrowWriterOptions,
+};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
-use parquet::schema::types::ColumnPath;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::{ColumnPath, SchemaDescriptor, Type as ParquetType, TypePtr};
 
 use crate::error::{Error, Result};
 
@@ -60,6 +66,11 @@ impl ParquetShard {
         self.meta.metadata().num_row_groups()
     }
 
+    /// Rows in row group `g`, by its metadata.
+    pub fn row_group_rows(&self, g: usize) -> u64 {
+        self.meta.metadata().row_group(g).num_rows().max(0) as u64
+    }
+
     /// Rows in the file, by its metadata.
     pub fn rows(&self) -> u64 {
         self.meta.metadata().file_metadata().num_rows().max(0) as u64
@@ -67,28 +78,53 @@ impl ParquetShard {
 
     /// Decodes row group `i` as one batch.
     pub fn read_row_group(&self, i: usize) -> Result<RecordBatch> {
+        self.read_row_group_roots(i, None)
+    }
+
+    /// Decodes row group `i` as one batch, only the top-level columns
+    /// `roots` (in schema order) when given.
+    pub fn read_row_group_roots(&self, i: usize, roots: Option<&[usize]>) -> Result<RecordBatch> {
         let place = || format!("row group {i}");
         let rows = self.meta.metadata().row_group(i).num_rows().max(0) as usize;
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             self.bytes.clone(),
             self.meta.clone(),
         )
         .with_row_groups(vec![i])
-        .with_batch_size(rows.max(1))
-        .build()
-        .map_err(|e| perr(e).at(place()))?;
+        .with_batch_size(rows.max(1));
+        if let Some(roots) = roots {
+            builder = builder.with_projection(ProjectionMask::roots(
+                self.parquet_schema(),
+                roots.iter().copied(),
+            ));
+        }
+        // the builder's schema is the whole file's, not the projection's
+        let schema = match roots {
+            Some(roots) => Arc::new(builder.schema().project(roots).map_err(perr)?),
+            None => builder.schema().clone(),
+        };
+        let reader = builder.build().map_err(|e| perr(e).at(place()))?;
         let mut batches = Vec::new();
         for b in reader {
             batches.push(b.map_err(|e| perr(e).at(place()))?);
         }
         let batch = match batches.len() {
-            0 => RecordBatch::new_empty(self.schema()),
+            0 => RecordBatch::try_new_with_options(
+                schema.clone(),
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| arrow_array::new_empty_array(f.data_type()))
+                    .collect(),
+                &arrow_array::RecordBatchOptions::new().with_row_count(Some(0)),
+            )
+            .map_err(|e| perr(e).at(place()))?,
             1 => batches
                 .pop()
                 .ok_or_else(|| Error::parquet("no batch").at(place()))?,
-            _ => arrow_select_concat(&self.schema(), &batches).map_err(|e| e.at(place()))?,
+            _ => arrow_select_concat(&schema, &batches).map_err(|e| e.at(place()))?,
         };
-        if batch.num_rows() != rows {
+        if batch.num_rows() != rows && !(roots.is_some_and(|r| r.is_empty())) {
             return Err(Error::parquet(format!(
                 "decoded {} rows, metadata says {rows}",
                 batch.num_rows()
@@ -96,6 +132,11 @@ impl ParquetShard {
             .at(place()));
         }
         Ok(batch)
+    }
+
+    /// The Parquet schema (leaf columns and their types as stored).
+    pub fn parquet_schema(&self) -> &SchemaDescriptor {
+        self.meta.metadata().file_metadata().schema_descr()
     }
 
     /// Writer properties that keep each column's codec.
@@ -124,27 +165,135 @@ fn arrow_select_concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Re
     arrow_select::concat::concat_batches(schema, batches).map_err(perr)
 }
 
-/// A Parquet writer into memory.
+/// A Parquet writer into memory. Each top-level column of a row group is
+/// either encoded from an array or copied from the input file as its
+/// encoded column chunk (same pages, same statistics), so pass 2 decodes
+/// and encodes only the columns it fills.
 pub struct ParquetOut {
-    writer: ArrowWriter<Vec<u8>>,
+    file: SerializedFileWriter<Vec<u8>>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// The top-level column of each leaf column.
+    root_of_leaf: Vec<usize>,
 }
 
 impl ParquetOut {
-    /// Starts a file with this schema and these properties.
-    pub fn new(schema: SchemaRef, props: WriterProperties) -> Result<ParquetOut> {
-        let writer = ArrowWriter::try_new(Vec::new(), schema, Some(props)).map_err(perr)?;
-        Ok(ParquetOut { writer })
+    /// Starts a file with this Arrow schema and these properties. The
+    /// Parquet schema keeps the input's stored type for every top-level
+    /// column `copied[i]`, and converts the Arrow type of the others.
+    pub fn new(
+        schema: SchemaRef,
+        props: WriterProperties,
+        input: &SchemaDescriptor,
+        copied: &[bool],
+    ) -> Result<ParquetOut> {
+        let converted = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&schema)
+            .map_err(perr)?;
+        let fields: Vec<TypePtr> = converted
+            .root_schema()
+            .get_fields()
+            .iter()
+            .zip(input.root_schema().get_fields())
+            .zip(copied)
+            .map(|((new, old), &copy)| if copy { old.clone() } else { new.clone() })
+            .collect();
+        let root = ParquetType::group_type_builder(input.root_schema().name())
+            .with_fields(fields)
+            .build()
+            .map_err(perr)?;
+        let options = ArrowWriterOptions::new()
+            .with_properties(props)
+            .with_parquet_schema(SchemaDescriptor::new(Arc::new(root)));
+        let writer =
+            ArrowWriter::try_new_with_options(Vec::new(), schema.clone(), options).map_err(perr)?;
+        let (file, factory) = writer.into_serialized_writer().map_err(perr)?;
+        let descr = file.schema_descr();
+        let root_of_leaf = (0..descr.num_columns())
+            .map(|leaf| descr.get_column_root_idx(leaf))
+            .collect();
+        Ok(ParquetOut {
+            file,
+            factory,
+            schema,
+            root_of_leaf,
+        })
     }
 
-    /// Writes one batch as its own row group.
-    pub fn write_row_group(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(perr)?;
-        self.writer.flush().map_err(perr)
+    /// Writes row group `g` of `input` as one row group: top-level column
+    /// `i` encoded from `columns[i]`, or copied from the input when `None`.
+    pub fn write_row_group(
+        &mut self,
+        input: &ParquetShard,
+        g: usize,
+        columns: &[Option<ArrayRef>],
+    ) -> Result<()> {
+        let place = || format!("row group {g}");
+        let err = |e: ParquetError| perr(e).at(place());
+        let in_group = input.meta.metadata().row_group(g);
+        let mut writers = self.factory.create_column_writers(g).map_err(err)?;
+        let mut leaves = Vec::with_capacity(writers.len());
+        for (i, column) in columns.iter().enumerate() {
+            if let Some(array) = column {
+                if array.data_type() != self.schema.field(i).data_type() {
+                    return Err(Error::internal(format!(
+                        "column {i} is {} but its field is {}",
+                        array.data_type(),
+                        self.schema.field(i).data_type()
+                    )));
+                }
+                leaves.extend(compute_leaves(self.schema.field(i), array).map_err(err)?);
+            }
+        }
+        let mut rg = self.file.next_row_group().map_err(err)?;
+        let mut leaves = leaves.into_iter();
+        for (leaf, writer) in writers.drain(..).enumerate() {
+            let root = self.root_of_leaf[leaf];
+            if columns.get(root).is_some_and(Option::is_some) {
+                let mut writer = writer;
+                let data = leaves
+                    .next()
+                    .ok_or_else(|| Error::internal("a leaf column without data").at(place()))?;
+                writer.write(&data).map_err(err)?;
+                writer
+                    .close()
+                    .map_err(err)?
+                    .append_to_row_group(&mut rg)
+                    .map_err(err)?;
+            } else {
+                let chunk = in_group.column(leaf);
+                // a flat column holds one value (or null) per row: the
+                // row count of a chunk copied without decoding
+                if chunk.column_descr().max_rep_level() == 0
+                    && chunk.num_values() != in_group.num_rows()
+                {
+                    return Err(Error::parquet(format!(
+                        "column `{}` holds {} values for {} rows",
+                        chunk.column_path(),
+                        chunk.num_values(),
+                        in_group.num_rows()
+                    ))
+                    .at(place()));
+                }
+                let close = ColumnCloseResult {
+                    bytes_written: chunk.compressed_size().max(0) as u64,
+                    rows_written: in_group.num_rows().max(0) as u64,
+                    metadata: chunk.clone(),
+                    bloom_filter: None,
+                    column_index: None,
+                    offset_index: None,
+                };
+                rg.append_column(&input.bytes, close).map_err(err)?;
+            }
+        }
+        rg.close().map_err(err)?;
+        Ok(())
     }
 
     /// Finishes the file and returns its bytes.
     pub fn finish(self) -> Result<Vec<u8>> {
-        self.writer.into_inner().map_err(perr)
+        self.file.into_inner().map_err(perr)
     }
 }
 
