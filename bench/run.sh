@@ -171,7 +171,11 @@ fi
 
 # the targets (they do not change the exit code)
 echo
-echo "targets"
+if [ -z "${BENCH_CLI:-}" ] && [ "${BENCH_BUILD:-release}" = debug ]; then
+  echo "targets (debug build: a smoke run, not a measurement)"
+else
+  echo "targets"
+fi
 verdict() { awk -v x="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=" ? x >= t : op == "<" ? x < t : x <= t); printf "%s", (ok ? "PASS" : "FAIL") }'; }
 has() { [[ " ${CONTENDERS[*]} " == *" $1 "* ]]; }
 for set in "${SETS[@]}"; do
