@@ -6,13 +6,14 @@ CARGO ?= cargo
 # C code (zstd) inside wasm builds needs clang
 WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
 
-.PHONY: test native-test lint wasm-check api-test bench bench-memory memory-smoke help
+.PHONY: test native-test lint wasm-check api-test bench bench-smoke bench-memory memory-smoke help
 
 help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
 	@echo "make dist   build the static site into dist/"
 	@echo "make test   every test: fmt, clippy, docs, native tests, wasm builds, browser tests"
-	@echo "make bench  benchmarks (CLI vs DuckDB, native vs browser)"
+	@echo "make bench  benchmarks (CLI vs Polars vs DuckDB; see bench/README.md)"
+	@echo "make bench-smoke  the benchmark on tiny sets, once: every contender runs, fill values agree"
 	@echo "make bench-memory  peak memory as the shard count grows"
 
 ## every test, as CI runs it
@@ -53,6 +54,12 @@ wasm-check:
 bench:
 	scripts/setup.sh bench
 	bench/run.sh
+
+## every contender end to end on tiny sets (debug build, one run): checks
+## that they write every shard and compute shardimpute's fill values
+bench-smoke:
+	scripts/setup.sh bench
+	BENCH_BUILD=debug BENCH_ROWS=300 BENCH_REPEAT=1 BENCH_SETS=csv-10,csv-20,parquet-10 bench/run.sh
 
 ## peak memory at 16 and 76 train shards (and every column on 30+5+5)
 bench-memory:

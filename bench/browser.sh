@@ -6,6 +6,8 @@
 #
 #   bench/browser.sh                     # after bench/run.sh made bench-data/
 #   BENCH_DATA=bench-data/small bench/browser.sh
+#   BENCH_BROWSER_CSV=DIR BENCH_BROWSER_PARQUET=DIR bench/browser.sh
+#                                        # other inputs (bench/run.sh does this)
 #
 # Needs `make dist` (built here if dist/ is missing) and Chromium +
 # playwright-core (scripts/setup.sh browser).
@@ -25,7 +27,8 @@ now() { date +%s.%N; }
 
 printf '%-8s %-28s %8s %9s\n' set run "wall s" "MB/s"
 for fmt in csv parquet; do
-  input="$DATA/$fmt"
+  var=BENCH_BROWSER_${fmt^^}
+  input=${!var:-$DATA/$fmt}
   if [ ! -d "$input" ]; then
     echo "browser bench: $input missing (bench/run.sh creates it), skipped" >&2
     continue

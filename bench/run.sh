@@ -1,112 +1,207 @@
 #!/usr/bin/env bash
-# The benchmark: the shardimpute CLI against DuckDB doing the same job
-# (pass 1 over train, pass 2 over train/val/test), on CSV and on Parquet.
-# Prints wall time, throughput (MB of input per second), peak RSS, the
-# DuckDB/CLI wall ratio and whether the targets are met. See bench/README.md.
+# The benchmark: the shardimpute CLI, Polars and DuckDB doing the same job
+# (pass 1 over train, pass 2 over train/val/test) on the same data, runs
+# interleaved, median of BENCH_REPEAT runs each. Prints one table per set
+# (wall s, MB/s, ms/MB, peak RSS, ratio to shardimpute), the cost per MB
+# across the CSV sets, and the targets with PASS/FAIL. Stops with an error
+# if a contender writes fewer shards or computes other fill values than
+# shardimpute. See bench/README.md.
 #
-#   make bench                        # full size: 30+5+5 shards x 20,000 rows
-#   BENCH_ROWS=2000 bench/run.sh      # a quick run (its own data folder)
-#   BENCH_REPEAT=3 bench/run.sh       # best of 3 per contender
-#   BENCH_BROWSER=0 bench/run.sh      # skip bench/browser.sh
-#   BENCH_DUCKDB_JOBS=2 bench/run.sh  # DuckDB copies 2 shards at a time
+#   make bench                                  # every set, median of 3
+#   BENCH_SETS=issue bench/run.sh               # csv-60,parquet-60,csv-100,parquet-100
+#   BENCH_SETS=sweep bench/run.sh               # csv-30,csv-100,csv-300
+#   BENCH_SETS=csv-60 BENCH_REPEAT=1 bench/run.sh
+#   BENCH_ROWS=2000 BENCH_REPEAT=1 bench/run.sh # a quick run (its own data folder)
+#   make bench-smoke                            # tiny sets, debug build, 1 run
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
-ROWS=${BENCH_ROWS:-20000}
-TRAIN=${BENCH_TRAIN_SHARDS:-30}
-EVAL=${BENCH_EVAL_SHARDS:-5}
-REPEAT=${BENCH_REPEAT:-1}
-DUCKDB_JOBS=${BENCH_DUCKDB_JOBS:-1}
-SEED=3
-# the full-size set lives in bench-data/, other sizes in their own folder
-if [ "$ROWS/$TRAIN/$EVAL" = 20000/30/5 ]; then
-  DATA=${BENCH_DATA:-bench-data}
-else
-  DATA=${BENCH_DATA:-bench-data/r${ROWS}-t${TRAIN}-e${EVAL}}
-fi
+ROWS=${BENCH_ROWS:-30000}
+REPEAT=${BENCH_REPEAT:-3}
+THREADS=${BENCH_THREADS:-2}
+DUCKDB_JOBS=${BENCH_DUCKDB_JOBS:-$THREADS}
+SETS=${BENCH_SETS:-all}
+CONTENDERS=${BENCH_CONTENDERS:-shardimpute,polars,duckdb}
+SEED=11
+DATA=${BENCH_DATA:-bench-data}/r$ROWS-s$SEED
 PY=.venv/bin/python
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
+case "$SETS" in
+  all) SETS=csv-60,parquet-60,csv-100,parquet-100,csv-30,csv-300 ;;
+  issue) SETS=csv-60,parquet-60,csv-100,parquet-100 ;;
+  sweep) SETS=csv-30,csv-100,csv-300 ;;
+esac
+IFS=, read -r -a SETS <<<"$SETS"
+IFS=, read -r -a CONTENDERS <<<"$CONTENDERS"
+[ "${CONTENDERS[0]}" = shardimpute ] || { echo "bench: BENCH_CONTENDERS must start with shardimpute (the reference)" >&2; exit 2; }
+
+# a set name is FORMAT-TRAIN: TRAIN train shards, TRAIN/10 (at least 1) val
+# and test shards, ROWS rows each
+fmt_of() { echo "${1%-*}"; }
+train_of() { echo "${1##*-}"; }
+eval_of() { local t=${1##*-}; echo $((t / 10 > 0 ? t / 10 : 1)); }
+for set in "${SETS[@]}"; do
+  [[ $set =~ ^(csv|parquet)-[1-9][0-9]*$ ]] \
+    || { echo "bench: unknown set '$set' (expected csv-N or parquet-N, or all, issue, sweep)" >&2; exit 2; }
+done
+
 shard_count() { find "$1" -path '*/model_artifacts' -prune -o -type f -name 'part-*' -print | wc -l; }
 
-# the data, made once (into a temporary folder, renamed when complete)
-for fmt in csv parquet; do
-  if [ ! -d "$DATA/$fmt" ]; then
-    rm -rf "$DATA/$fmt.partial"
-    $PY bench/gen_data.py --out "$DATA/$fmt.partial" --format "$fmt" --train-shards "$TRAIN" \
-      --val-shards "$EVAL" --test-shards "$EVAL" --rows "$ROWS" --seed "$SEED" >&2
-    mv "$DATA/$fmt.partial" "$DATA/$fmt"
+# the data, made once per set (into a temporary folder, renamed when complete)
+for set in "${SETS[@]}"; do
+  fmt=$(fmt_of "$set") train=$(train_of "$set") ev=$(eval_of "$set")
+  if [ ! -d "$DATA/$set" ]; then
+    rm -rf "$DATA/$set.partial"
+    echo "bench: generating $DATA/$set ($train+$ev+$ev shards x $ROWS rows, $fmt)" >&2
+    $PY bench/gen_data.py --out "$DATA/$set.partial" --format "$fmt" --train-shards "$train" \
+      --val-shards "$ev" --test-shards "$ev" --rows "$ROWS" --seed "$SEED" >&2
+    mv "$DATA/$set.partial" "$DATA/$set"
   fi
-  n=$(shard_count "$DATA/$fmt")
-  if [ "$n" -ne $((TRAIN + 2 * EVAL)) ]; then
-    echo "bench: $DATA/$fmt has $n shards, expected $((TRAIN + 2 * EVAL)); remove it to regenerate" >&2
+  n=$(shard_count "$DATA/$set")
+  if [ "$n" -ne $((train + 2 * ev)) ]; then
+    echo "bench: $DATA/$set has $n shards, expected $((train + 2 * ev)); remove it to regenerate" >&2
     exit 1
   fi
 done
 
-cargo build --release -q -p shardimpute
-CLI=target/release/shardimpute
+if [ -n "${BENCH_CLI:-}" ]; then
+  CLI=$BENCH_CLI
+elif [ "${BENCH_BUILD:-release}" = debug ]; then
+  cargo build -q -p shardimpute
+  CLI=target/debug/shardimpute
+else
+  cargo build --release -q -p shardimpute
+  CLI=target/release/shardimpute
+fi
 
-# best of $REPEAT runs of a command into $OUT/run; sets WALL and RSS
-best() {
-  local wall rss
-  WALL="" RSS=""
-  for _ in $(seq "$REPEAT"); do
-    rm -rf "$OUT/run"
-    read -r wall rss <<<"$($PY bench/measure.py -- "$@")"
-    if [ -z "$WALL" ] || awk -v a="$wall" -v b="$WALL" 'BEGIN { exit !(a < b) }'; then
-      WALL=$wall RSS=$rss
-    fi
-  done
+# one run of contender $1 on input $2 into $OUT/run; prints `wall rss`
+run_one() {
+  local input=$2
+  rm -rf "$OUT/run"
+  case $1 in
+    shardimpute)
+      $PY bench/measure.py -- "$CLI" run --job-type training --input "$input" --output "$OUT/run" \
+        --threads "$THREADS" --quiet ;;
+    polars)
+      $PY bench/measure.py -- env POLARS_MAX_THREADS="$THREADS" "$PY" bench/polars_job.py "$input" "$OUT/run" ;;
+    duckdb)
+      $PY bench/measure.py -- "$PY" bench/duckdb_job.py "$input" "$OUT/run" --threads "$THREADS" \
+        --jobs "$DUCKDB_JOBS" ;;
+    *) echo "bench: unknown contender '$1'" >&2; return 2 ;;
+  esac
 }
 
-# every input shard must have an output shard
-check_outputs() {
-  local got
-  got=$(shard_count "$OUT/run")
-  [ "$got" -eq "$2" ] || { echo "bench: $1 wrote $got of $2 shards" >&2; exit 1; }
-}
+median() { tr ' ' '\n' | sort -g | awk 'NF { v[n++] = $1 } END { print (n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) }'; }
+largest() { tr ' ' '\n' | sort -g | tail -1; }
 
-rows=()
-checks=()
-for fmt in csv parquet; do
-  input="$DATA/$fmt"
-  bytes=$(find "$input" -type f -name 'part-*' -printf '%s\n' | awk '{ s += $1 } END { print s }')
+declare -A WALLS RSSES MB
+for set in "${SETS[@]}"; do
+  input="$DATA/$set"
   shards=$(shard_count "$input")
-
-  # back to back: the CLI, then DuckDB, on the same (cached) input
-  best "$CLI" run --job-type training --input "$input" --output "$OUT/run" --quiet
-  check_outputs shardimpute "$shards"
-  cli_wall=$WALL cli_rss=$RSS
-  best "$PY" bench/duckdb_job.py "$input" "$OUT/run" --jobs "$DUCKDB_JOBS"
-  check_outputs DuckDB "$shards"
-  duck_wall=$WALL duck_rss=$RSS
-
-  row() {
-    awk -v f="$fmt" -v t="$1" -v w="$2" -v r="$3" -v b="$bytes" -v x="$4" \
-      'BEGIN { printf "%-8s %-12s %8.2f %9.1f %12.0f %12s\n", f, t, w, b / 1e6 / w, r, x }'
-  }
-  rows+=("$(row shardimpute "$cli_wall" "$cli_rss" "")")
-  rows+=("$(row duckdb "$duck_wall" "$duck_rss" "$(awk -v d="$duck_wall" -v c="$cli_wall" 'BEGIN { printf "%.2fx", d / c }')")")
-
-  target=$([ "$fmt" = csv ] && echo 10 || echo 3)
-  checks+=("$(awk -v f="$fmt" -v c="$cli_wall" -v d="$duck_wall" -v r="$cli_rss" -v t="$target" \
-    -v mb="$bytes" -v n="$shards" 'BEGIN {
-      x = d / c
-      printf "%-8s %2d shards %6.1f MB: CLI %5.2fx faster than DuckDB (target %2dx: %-6s)  CLI peak RSS %4.0f MB (target < 300 MB: %s)",
-        f, n, mb / 1e6, x, t, (x >= t ? "met" : "MISSED"), r, (r < 300 ? "met" : "MISSED") }')")
+  MB[$set]=$(find "$input" -type f -name 'part-*' -printf '%s\n' | awk '{ s += $1 } END { printf "%.3f", s / 1e6 }')
+  for r in $(seq "$REPEAT"); do
+    for c in "${CONTENDERS[@]}"; do
+      # stderr kept aside (shardimpute warns about the all-missing column
+      # on every run), shown if the run fails
+      out=$(run_one "$c" "$input" 2>"$OUT/stderr") \
+        || { cat "$OUT/stderr" >&2; echo "bench: $c failed on $set" >&2; exit 1; }
+      read -r wall rss <<<"$out"
+      got=$(shard_count "$OUT/run")
+      [ "$got" -eq "$shards" ] || { echo "bench: $c wrote $got of $shards shards of $set" >&2; exit 1; }
+      if [ "$r" = 1 ]; then
+        if [ "$c" = shardimpute ]; then
+          rm -rf "$OUT/ref" && mkdir "$OUT/ref"
+          cp "$OUT/run/model_artifacts/impute_dict.json" "$OUT/run/model_artifacts/imputation_summary.json" "$OUT/ref/"
+        else
+          $PY bench/check_fills.py "$OUT/ref" "$OUT/run/model_artifacts/impute_dict.json" --name "$c" --set "$set" >&2
+        fi
+      fi
+      WALLS[$set:$c]+="$wall "
+      RSSES[$set:$c]+="$rss "
+    done
+  done
 done
 
-printf '%-8s %-12s %8s %9s %12s %12s\n' set tool "wall s" "MB/s" "peak RSS MB" "DuckDB/CLI"
-printf '%s\n' "${rows[@]}"
-echo
-printf '%s\n' "${checks[@]}"
-echo "($(nproc) cores; best of $REPEAT; DuckDB copies $DUCKDB_JOBS shard(s) at a time; MB = 1e6 bytes of input shard files, all splits;" \
-  "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- core cli Cargo.lock 2>/dev/null || echo ', core/cli modified'))"
+# medians (wall) and the largest peak RSS of the runs
+declare -A WALL RSS
+for set in "${SETS[@]}"; do
+  for c in "${CONTENDERS[@]}"; do
+    WALL[$set:$c]=$(median <<<"${WALLS[$set:$c]}")
+    RSS[$set:$c]=$(largest <<<"${RSSES[$set:$c]}")
+  done
+done
 
-if [ "${BENCH_BROWSER:-1}" != 0 ] && [ -x bench/browser.sh ]; then
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- core cli Cargo.lock 2>/dev/null || echo ', core/cli modified')"
+echo "# $(nproc) cores, $THREADS threads per contender, DuckDB copies $DUCKDB_JOBS shard(s) at a time;" \
+  "median of $REPEAT (peak RSS: largest of $REPEAT); MB = 1e6 bytes of input shard files, all splits;" \
+  "shardimpute ${BENCH_CLI:-${BENCH_BUILD:-release} build, commit $commit};" \
+  "polars $($PY -c 'import polars; print(polars.__version__)'), duckdb $($PY -c 'import duckdb; print(duckdb.__version__)')"
+for set in "${SETS[@]}"; do
+  fmt=$(fmt_of "$set") train=$(train_of "$set") ev=$(eval_of "$set")
   echo
-  BENCH_DATA="$DATA" bench/browser.sh
+  printf '%s: %s, %d+%d+%d shards x %d rows, %.1f MB\n' "$set" "$fmt" "$train" "$ev" "$ev" "$ROWS" "${MB[$set]}"
+  printf '%-12s %8s %9s %8s %12s %8s\n' contender "wall s" "MB/s" "ms/MB" "peak RSS MB" ratio
+  for c in "${CONTENDERS[@]}"; do
+    awk -v c="$c" -v w="${WALL[$set:$c]}" -v r="${RSS[$set:$c]}" -v mb="${MB[$set]}" -v ref="${WALL[$set:shardimpute]}" \
+      'BEGIN { printf "%-12s %8.2f %9.1f %8.2f %12.0f %7.2fx\n", c, w, mb / w, 1000 * w / mb, r, w / ref }'
+  done
+done
+
+# cost per MB across the CSV sets, smallest to largest
+csv_sets=()
+for set in "${SETS[@]}"; do [ "$(fmt_of "$set")" = csv ] && csv_sets+=("$(train_of "$set") $set"); done
+mapfile -t csv_sets < <(printf '%s\n' "${csv_sets[@]}" | sort -n -u | awk 'NF { print $2 }')
+if [ ${#csv_sets[@]} -ge 2 ]; then
+  echo
+  echo "CSV cost per MB (ms/MB, median wall / input MB) as the set grows"
+  printf '%-12s %9s' set MB
+  printf ' %12s' "${CONTENDERS[@]}"
+  echo
+  for set in "${csv_sets[@]}"; do
+    printf '%-12s %9.1f' "$set" "${MB[$set]}"
+    for c in "${CONTENDERS[@]}"; do
+      awk -v w="${WALL[$set:$c]}" -v mb="${MB[$set]}" 'BEGIN { printf " %12.2f", 1000 * w / mb }'
+    done
+    echo
+  done
+fi
+
+# the targets (they do not change the exit code)
+echo
+if [ -z "${BENCH_CLI:-}" ] && [ "${BENCH_BUILD:-release}" = debug ]; then
+  echo "targets (debug build: a smoke run, not a measurement)"
+else
+  echo "targets"
+fi
+verdict() { awk -v x="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=" ? x >= t : op == "<" ? x < t : x <= t); printf "%s", (ok ? "PASS" : "FAIL") }'; }
+has() { [[ " ${CONTENDERS[*]} " == *" $1 "* ]]; }
+for set in "${SETS[@]}"; do
+  fmt=$(fmt_of "$set")
+  for c in polars duckdb; do
+    has "$c" || continue
+    if [ "$fmt" = csv ]; then t=$([ $c = polars ] && echo 3 || echo 5); else t=$([ $c = polars ] && echo 1.5 || echo 2.5); fi
+    x=$(awk -v a="${WALL[$set:$c]}" -v b="${WALL[$set:shardimpute]}" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-12s shardimpute %5.2fx faster than %-6s (target >= %sx)  %s\n' "$set" "$x" "$c" "$t" "$(verdict "$x" ">=" "$t")"
+  done
+  r=${RSS[$set:shardimpute]}
+  printf '%-12s shardimpute peak RSS %4.0f MB          (target < 300 MB)  %s\n' "$set" "$r" "$(verdict "$r" "<" 300)"
+done
+if [ ${#csv_sets[@]} -ge 2 ]; then
+  small=${csv_sets[0]} large=${csv_sets[-1]}
+  x=$(awk -v a="${WALL[$small:shardimpute]}" -v ma="${MB[$small]}" -v b="${WALL[$large:shardimpute]}" -v mb="${MB[$large]}" \
+    'BEGIN { p = a / ma; q = b / mb; printf "%.2f", (p > q ? p / q : q / p) }')
+  printf '%-12s shardimpute ms/MB differ %.2fx between %s and %s (target <= 1.3x)  %s\n' \
+    "CSV sweep" "$x" "$small" "$large" "$(verdict "$x" "<=" 1.3)"
+else
+  echo "CSV sweep    not measured (needs two CSV sets, e.g. BENCH_SETS=sweep)"
+fi
+
+if [ "${BENCH_BROWSER:-0}" != 0 ] && [ -x bench/browser.sh ]; then
+  echo
+  csv=$(printf '%s\n' "${SETS[@]}" | grep -m1 '^csv-' || true)
+  pq=$(printf '%s\n' "${SETS[@]}" | grep -m1 '^parquet-' || true)
+  BENCH_BROWSER_CSV=${csv:+$DATA/$csv} BENCH_BROWSER_PARQUET=${pq:+$DATA/$pq} BENCH_DATA=$OUT/none bench/browser.sh
 fi

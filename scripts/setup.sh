@@ -6,6 +6,7 @@
 #   scripts/setup.sh web      + trunk, wasm-bindgen-cli, clang/lld, wasm-opt
 #   scripts/setup.sh browser  + Chromium and playwright-core for browser tests
 #   scripts/setup.sh bench    + a Python venv with numpy, pandas, pyarrow, duckdb
+#                             and polars (pinned)
 #   scripts/setup.sh python   .venv-test/: pinned numpy, pandas, pyarrow for the
 #                             test oracle (tests/fixtures/) and the output checks
 set -euo pipefail
@@ -18,6 +19,8 @@ PLAYWRIGHT_VERSION=1.65.1
 # the test oracle's Python packages: exact pins, so `make fixtures` and the
 # output checks read and write the same bytes everywhere
 PY_TEST_PINS=(numpy==2.2.6 pandas==2.2.3 pyarrow==26.0.1)
+# the benchmark's Polars contender: pinned, so results compare across runs
+POLARS_VERSION=2.1.0
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -71,10 +74,18 @@ browser() {
 }
 
 bench() {
-  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import numpy, pandas, pyarrow, duckdb' 2>/dev/null; then
+  local py=.venv/bin/python
+  if [ ! -x "$py" ] || ! "$py" -c 'import numpy, pandas, pyarrow, duckdb' 2>/dev/null; then
     say "creating .venv with numpy, pandas<3, pyarrow, duckdb"
-    python3 -m venv .venv
-    .venv/bin/pip install -q 'numpy' 'pandas<3' 'pyarrow' 'duckdb'
+    [ -x "$py" ] || python3 -m venv .venv
+    "$py" -m pip install -q --disable-pip-version-check 'numpy' 'pandas<3' 'pyarrow' 'duckdb'
+  fi
+  # quick when present: the pinned polars imports
+  local check="import polars, sys; sys.exit(polars.__version__ != '$POLARS_VERSION')"
+  if ! "$py" -c "$check" 2>/dev/null; then
+    say "installing polars==$POLARS_VERSION into .venv"
+    "$py" -m pip install -q --disable-pip-version-check "polars==$POLARS_VERSION"
+    "$py" -c "$check" || { say ".venv: polars $POLARS_VERSION does not import"; exit 1; }
   fi
 }
 
