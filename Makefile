@@ -17,7 +17,7 @@ help:
 	@echo "make bench-memory  peak memory as the shard count grows"
 
 ## every test, as CI runs it
-test: lint native-test memory-smoke wasm-check web-test api-test
+test: lint native-test memory-smoke bench-smoke wasm-check web-test api-test
 
 lint:
 	scripts/setup.sh native
