@@ -170,6 +170,23 @@ impl ColumnStats {
         }
     }
 
+    /// Adds `n` cells holding the same string value.
+    #[inline]
+    pub fn add_text_n(&mut self, s: &[u8], n: u64) {
+        self.rows += n;
+        if self.keep != Keep::Counts {
+            self.counts.add(s, n);
+        }
+    }
+
+    /// Every string value with its count, sorted (for tests).
+    #[cfg(test)]
+    pub(crate) fn text_counts(&self) -> Vec<(Vec<u8>, u64)> {
+        let mut v: Vec<(Vec<u8>, u64)> = self.counts.iter().map(|(s, n)| (s.to_vec(), n)).collect();
+        v.sort();
+        v
+    }
+
     /// Non-missing cells seen.
     pub fn present(&self) -> u64 {
         self.rows - self.missing

@@ -56,6 +56,35 @@ impl ParquetShard {
         Ok(ParquetShard { bytes, meta })
     }
 
+    /// The same file, read with every top-level text column as a
+    /// dictionary array: pass 1 then counts each distinct text once per
+    /// row group instead of hashing it once per row.
+    pub fn with_text_as_dictionaries(self) -> Result<ParquetShard> {
+        use arrow_schema::{DataType, Field, Schema};
+        let schema = self.schema();
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 => {
+                    f.as_ref().clone().with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(f.data_type().clone()),
+                    ))
+                }
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        let options = ArrowReaderOptions::new().with_schema(hinted);
+        let meta =
+            ArrowReaderMetadata::try_new(self.meta.metadata().clone(), options).map_err(perr)?;
+        Ok(ParquetShard {
+            bytes: self.bytes,
+            meta,
+        })
+    }
+
     /// The Arrow schema.
     pub fn schema(&self) -> SchemaRef {
         self.meta.schema().clone()
