@@ -168,17 +168,23 @@ impl ParquetShard {
         self.meta.metadata().file_metadata().schema_descr()
     }
 
-    /// Writer properties that keep each column's codec.
+    /// Writer properties that keep each column's codec, and its use of a
+    /// dictionary, except where the dictionary was most of the column
+    /// chunk (nearly every value distinct: a dictionary only costs there).
     pub fn writer_properties(&self) -> WriterProperties {
         let md = self.meta.metadata();
         let mut props = WriterProperties::builder();
         if md.num_row_groups() > 0 {
             let rg = md.row_group(0);
             for c in rg.columns() {
-                props = props.set_column_compression(
-                    ColumnPath::new(c.column_path().parts().to_vec()),
-                    c.compression(),
-                );
+                let path = ColumnPath::new(c.column_path().parts().to_vec());
+                let dictionary = c.dictionary_page_offset().is_some_and(|at| {
+                    let dictionary_bytes = c.data_page_offset() - at;
+                    dictionary_bytes * 2 < c.compressed_size()
+                });
+                props = props
+                    .set_column_compression(path.clone(), c.compression())
+                    .set_column_dictionary_enabled(path, dictionary);
             }
             if let Some(c) = rg.columns().first() {
                 props = props.set_compression(c.compression());
