@@ -9,6 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use shardimpute_core::{columns, ShardFormat};
 
 fuzz_target!(|data: &[u8]| {
+    shardimpute_fuzz::let_decoder_panics_unwind();
     let [mode, part @ ..] = data else {
         return;
     };

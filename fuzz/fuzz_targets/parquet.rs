@@ -10,6 +10,7 @@ use shardimpute_core::{columns, ShardFormat};
 use shardimpute_fuzz::{settings_of, train_and_fill, Files};
 
 fuzz_target!(|data: &[u8]| {
+    shardimpute_fuzz::let_decoder_panics_unwind();
     let [set, file @ ..] = data else {
         return;
     };

@@ -9,6 +9,26 @@ use shardimpute_core::{
     JSON_NAME, PICKLE_NAME,
 };
 
+/// libfuzzer-sys's panic hook aborts on every panic, even one that core
+/// catches: core turns panics of the Parquet/Arrow decoder on corrupt
+/// files into errors (see `formats/parquet/io.rs`). After this, a panic
+/// raised inside the `arrow-*` or `parquet` crates unwinds quietly to
+/// that guard; if nothing catches it, libfuzzer-sys's wrapper still
+/// aborts (a crash, without the message: rerun the input to see it). Any
+/// other panic aborts at once, as before.
+pub fn let_decoder_panics_unwind() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let aborting = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let file = info.location().map(|l| l.file()).unwrap_or("");
+            if !(file.contains("/arrow-") || file.contains("/parquet-")) {
+                aborting(info);
+            }
+        }));
+    });
+}
+
 /// Shard files by path (`train/part-00000.csv`); unlike `MemorySource`,
 /// every read hands out a copy, so pass 1 and pass 2 read the same files.
 pub struct Files(pub HashMap<String, Vec<u8>>);

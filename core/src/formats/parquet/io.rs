@@ -37,6 +37,22 @@ fn perr(e: impl std::fmt::Display) -> Error {
     Error::parquet(e.to_string())
 }
 
+/// Runs the Parquet/Arrow decoder: on some corrupt files it panics
+/// (arrow-buffer's "offset + len out of bounds") instead of returning an
+/// error; that panic is a Parquet error of the shard, not a crash.
+fn decoding<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::parquet(format!(
+            "corrupt file: the decoder failed ({msg})"
+        )))
+    })
+}
+
 impl ParquetShard {
     /// Reads the footer and schema.
     pub fn open(bytes: Bytes) -> Result<ParquetShard> {
@@ -46,7 +62,9 @@ impl ParquetShard {
                 bytes.len()
             )));
         }
-        let meta = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(perr)?;
+        let meta = decoding(|| {
+            ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(perr)
+        })?;
         Ok(ParquetShard { bytes, meta })
     }
 
@@ -69,18 +87,19 @@ impl ParquetShard {
     pub fn read_row_group(&self, i: usize) -> Result<RecordBatch> {
         let place = || format!("row group {i}");
         let rows = self.meta.metadata().row_group(i).num_rows().max(0) as usize;
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            self.bytes.clone(),
-            self.meta.clone(),
-        )
-        .with_row_groups(vec![i])
-        .with_batch_size(rows.max(1))
-        .build()
-        .map_err(|e| perr(e).at(place()))?;
-        let mut batches = Vec::new();
-        for b in reader {
-            batches.push(b.map_err(|e| perr(e).at(place()))?);
-        }
+        let mut batches = decoding(|| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(
+                self.bytes.clone(),
+                self.meta.clone(),
+            )
+            .with_row_groups(vec![i])
+            .with_batch_size(rows.max(1))
+            .build()
+            .map_err(perr)?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(perr)
+        })
+        .map_err(|e| e.at(place()))?;
         let batch = match batches.len() {
             0 => RecordBatch::new_empty(self.schema()),
             1 => batches
