@@ -31,5 +31,8 @@ fn a_parquet_file_the_decoder_panics_on_is_a_parquet_error() {
     let e = train_error("part-00000.parquet", bytes);
     assert_eq!(e.kind().name(), "parquet", "{e}");
     let text = e.to_string();
-    assert!(text.contains("corrupt file") && text.contains("row group 0"), "{text}");
+    assert!(
+        text.contains("corrupt file") && text.contains("row group 0"),
+        "{text}"
+    );
 }
