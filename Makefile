@@ -17,7 +17,7 @@ help:
 	@echo "make bench-memory  peak memory as the shard count grows"
 
 ## every test, as CI runs it
-test: lint native-test memory-smoke bench-smoke wasm-check web-test api-test
+test: lint native-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test
 
 lint:
 	scripts/setup.sh native
@@ -60,6 +60,40 @@ bench:
 bench-smoke:
 	scripts/setup.sh bench
 	BENCH_BUILD=debug BENCH_ROWS=300 BENCH_REPEAT=1 BENCH_SETS=csv-10,csv-20,parquet-10 bench/run.sh
+
+## fuzzing (fuzz/README.md): every target for FUZZ_SECONDS each, keeping
+## what it finds in fuzz/corpus/; crashes land in fuzz/artifacts/
+FUZZ_TARGETS := csv_fill gzip parquet pickle dict_json settings columns
+FUZZ_SECONDS ?= 60
+# optimized, with AddressSanitizer (a cold build is slow: arrow/parquet)
+FUZZ_BUILD ?= -O
+.PHONY: fuzz fuzz-seed fuzz-smoke
+fuzz-seed:
+	scripts/setup.sh fuzz
+	fuzz/seed.sh
+
+fuzz: fuzz-seed
+	cd fuzz && $(CARGO) fuzz build $(FUZZ_BUILD)
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  nice $(CARGO) fuzz run $(FUZZ_BUILD) $$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
+	    || exit 1; \
+	done
+
+## each target a few seconds from a fixed seed, on a throwaway copy of the
+## seed corpus (fuzz/corpus/ stays as it is). Built unoptimized with debug
+## assertions (overflow checks) and no sanitizer: a quarter of the CPU time
+## of FUZZ_BUILD's cold build; the targets' Rust code needs no ASan to
+## find panics.
+FUZZ_SMOKE_BUILD ?= --dev --sanitizer none
+FUZZ_SMOKE_SECONDS ?= 5
+fuzz-smoke: fuzz-seed
+	cd fuzz && $(CARGO) fuzz build $(FUZZ_SMOKE_BUILD)
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  rm -rf target/smoke/$$t && mkdir -p target/smoke/$$t && \
+	  $(CARGO) fuzz run $(FUZZ_SMOKE_BUILD) $$t target/smoke/$$t corpus/$$t -- \
+	    -seed=1 -max_total_time=$(FUZZ_SMOKE_SECONDS) -timeout=30 -print_final_stats=1 \
+	    || exit 1; \
+	done
 
 ## peak memory at 16 and 76 train shards (and every column on 30+5+5)
 bench-memory:

@@ -7,6 +7,7 @@
 #   scripts/setup.sh browser  + Chromium and playwright-core for browser tests
 #   scripts/setup.sh bench    + a Python venv with numpy, pandas, pyarrow, duckdb
 #                             and polars (pinned)
+#   scripts/setup.sh fuzz     + cargo-fuzz (the fuzz targets in fuzz/)
 #   scripts/setup.sh python   .venv-test/: pinned numpy, pandas, pyarrow for the
 #                             test oracle (tests/fixtures/) and the output checks
 set -euo pipefail
@@ -16,6 +17,7 @@ TOOLCHAIN=nightly-2026-05-20
 TRUNK_VERSION=0.22.1
 WASM_BINDGEN_VERSION=0.2.130
 PLAYWRIGHT_VERSION=1.65.1
+CARGO_FUZZ_VERSION=0.13.2
 # the test oracle's Python packages: exact pins, so `make fixtures` and the
 # output checks read and write the same bytes everywhere
 PY_TEST_PINS=(numpy==2.2.6 pandas==2.2.3 pyarrow==26.0.1)
@@ -65,6 +67,14 @@ web() {
   apt_install clang lld
 }
 
+fuzz() {
+  native
+  if [ "$(cargo "+$TOOLCHAIN" fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (takes a while once)"
+    cargo "+$TOOLCHAIN" install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  fi
+}
+
 browser() {
   apt_install chromium
   if [ ! -d tests/browser/node_modules/playwright-core ]; then
@@ -108,6 +118,7 @@ case "${1:-native}" in
   web) web ;;
   browser) web; browser ;;
   bench) native; bench ;;
+  fuzz) fuzz ;;
   python) python_test ;;
   *) say "unknown target: $1"; exit 2 ;;
 esac

@@ -310,9 +310,13 @@ fn a_cancel_mid_pass_is_cancelled_and_writes_no_further_shard() {
             let mut job = new_job(&files);
             job.fit(&source(&files), Control::default()).unwrap();
             let faulty = Faulty::new(&files, Fault::Read, usize::MAX);
-            let e = pool(threads)
-                .install(|| job.fill(&faulty, &faulty, ctl).map(|_| ()))
-                .expect_err(&context);
+            let result = pool(threads).install(|| job.fill(&faulty, &faulty, ctl).map(|_| ()));
+            let Err(e) = result else {
+                // a cancel once every shard has started comes too late:
+                // only possible with fewer shards left than threads
+                assert!(after + threads > total, "{context}: not cancelled");
+                continue;
+            };
             assert_eq!(e.kind().name(), "cancelled", "{context}: {e}");
             let written: BTreeSet<String> = faulty.written().into_iter().collect();
             if threads == 1 {
@@ -338,9 +342,11 @@ fn a_cancel_mid_pass_is_cancelled_and_writes_no_further_shard() {
                     cancel: Some(&cancel),
                     progress: Some(&progress),
                 };
-                let e = pool(threads)
-                    .install(|| job.fit(&source(&files), ctl).map(|_| ()))
-                    .expect_err(&context);
+                let result = pool(threads).install(|| job.fit(&source(&files), ctl).map(|_| ()));
+                let Err(e) = result else {
+                    assert!(after + threads > train, "{context}: pass 1 not cancelled");
+                    continue;
+                };
                 assert_eq!(e.kind().name(), "cancelled", "{context}: {e}");
                 assert!(job.fill_values().is_none(), "{context}");
             }

@@ -43,6 +43,22 @@ fn perr(e: impl std::fmt::Display) -> Error {
     Error::parquet(e.to_string())
 }
 
+/// Runs the Parquet/Arrow decoder: on some corrupt files it panics
+/// (arrow-buffer's "offset + len out of bounds") instead of returning an
+/// error; that panic is a Parquet error of the shard, not a crash.
+fn decoding<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::parquet(format!(
+            "corrupt file: the decoder failed ({msg})"
+        )))
+    })
+}
+
 impl ParquetShard {
     /// Reads the footer and schema.
     pub fn open(bytes: Bytes) -> Result<ParquetShard> {
@@ -52,7 +68,9 @@ impl ParquetShard {
                 bytes.len()
             )));
         }
-        let meta = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(perr)?;
+        let meta = decoding(|| {
+            ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(perr)
+        })?;
         Ok(ParquetShard { bytes, meta })
     }
 
@@ -132,11 +150,14 @@ impl ParquetShard {
             Some(roots) => Arc::new(builder.schema().project(roots).map_err(perr)?),
             None => builder.schema().clone(),
         };
-        let reader = builder.build().map_err(|e| perr(e).at(place()))?;
-        let mut batches = Vec::new();
-        for b in reader {
-            batches.push(b.map_err(|e| perr(e).at(place()))?);
-        }
+        let mut batches = decoding(|| {
+            builder
+                .build()
+                .map_err(perr)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(perr)
+        })
+        .map_err(|e| e.at(place()))?;
         let batch = match batches.len() {
             0 => RecordBatch::try_new_with_options(
                 schema.clone(),

@@ -18,7 +18,8 @@ pub fn columns_from_tail(tail: &[u8]) -> Result<Option<Vec<String>>> {
         return Err(Error::parquet("not a Parquet file (no PAR1 footer)"));
     }
     let len = u32::from_le_bytes([tail[n - 8], tail[n - 7], tail[n - 6], tail[n - 5]]) as usize;
-    if len + 8 > n {
+    // not `len + 8 > n`: that overflows on wasm32 for a length near 2^32
+    if len > n - 8 {
         return Ok(None);
     }
     let meta = ParquetMetaDataReader::decode_metadata(&tail[n - 8 - len..n - 8])
