@@ -252,4 +252,30 @@ else:
       await page.context().close();
     }
   });
+
+  test('column and file names holding HTML are shown as text, never run', async () => {
+    const dir = tmpdir();
+    temps.push(dir);
+    const evil = '<img src=x onerror="window.pwned=1">';
+    const text = `id,target,${evil.replaceAll('"', '""').replace(/^/, '"').concat('"')}\n1,0,2.5\n2,1,\n`;
+    for (const split of ['train', 'val', 'test']) {
+      fs.mkdirSync(path.join(dir, split), { recursive: true });
+      fs.writeFileSync(path.join(dir, split, 'part-00000.csv'), text);
+    }
+    fs.writeFileSync(path.join(dir, 'train', '<b onmouseover="window.pwned=2">notes<i>.txt'), 'x');
+    const page = await app.open();
+    assert.match(await runJob(page, { input: dir, jobType: 'training' }), /^done: /);
+    // the name appears literally in the table and the ignored-files list
+    const row = page.locator('#columns tbody tr').filter({ has: page.locator('th', { hasText: evil }) });
+    assert.equal(await row.count(), 1);
+    assert.equal(await page.locator('#columns img').count(), 0, 'no element made from a column name');
+    assert.match(await page.locator('details.ignored').textContent(), /<b onmouseover="window\.pwned=2">notes<i>\.txt/);
+    assert.equal(await page.locator('details.ignored b').count(), 0, 'no element made from a file name');
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+    const zip = readZip(await downloadZip(page));
+    const dict = JSON.parse(zip.get('model_artifacts/impute_dict.json').toString());
+    assert.deepEqual(Object.keys(dict), [evil]);
+    assert.deepEqual(page.problems.filter((p) => !/\/x\b|404/.test(p)), []);
+    await page.context().close();
+  });
 });
