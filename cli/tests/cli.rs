@@ -47,32 +47,6 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// Every file under `dir` (none when it does not exist).
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    out
-}
-
-/// Asserts that no file was left under `out` (empty folders may stay).
-fn assert_nothing_written(out: &Path) {
-    let left = files_under(out);
-    assert!(left.is_empty(), "left behind: {left:?}");
-}
-
 #[test]
 fn every_setting_has_a_flag_naming_its_environment_variable() {
     let help = run_ok(&["run", "--help"], &[]);

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{Float64Array, Int64Array, RecordBatch};
@@ -63,29 +62,8 @@ fn training_fails(d: &tempfile::TempDir, needles: &[&str]) -> String {
     for n in needles {
         assert!(err.contains(n), "error should mention `{n}`: {err}");
     }
-    assert_no_output(&out);
+    assert_nothing_written(&out);
     err
-}
-
-fn assert_no_output(out: &Path) {
-    if !out.exists() {
-        return;
-    }
-    let left = walk(out);
-    assert!(left.is_empty(), "failed run left files: {left:?}");
-}
-
-fn walk(p: &Path) -> Vec<std::path::PathBuf> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(p).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            v.extend(walk(&p));
-        } else {
-            v.push(p);
-        }
-    }
-    v
 }
 
 #[test]
@@ -265,7 +243,7 @@ fn validation_fails(artifacts: Option<&[(&str, Vec<u8>)]>, needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "error should mention `{n}`: {err}");
     }
-    assert_no_output(&out);
+    assert_nothing_written(&out);
 }
 
 #[test]

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
@@ -71,25 +70,8 @@ fn train_fails(d: &tempfile::TempDir, settings: &[(&str, &str)], needles: &[&str
     for n in needles {
         assert!(stderr.contains(n), "error should mention `{n}`: {stderr}");
     }
-    let out_dir = d.path().join("out");
-    if out_dir.exists() {
-        let left: Vec<PathBuf> = walk(&out_dir);
-        assert!(left.is_empty(), "failed run left files: {left:?}");
-    }
+    assert_nothing_written(&d.path().join("out"));
     stderr
-}
-
-fn walk(p: &Path) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(p).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            v.extend(walk(&p));
-        } else {
-            v.push(p);
-        }
-    }
-    v
 }
 
 fn output(d: &tempfile::TempDir, rel: &str) -> Vec<u8> {

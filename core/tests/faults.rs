@@ -5,14 +5,16 @@
 //! artifacts that look complete. A cancel mid-pass ends it with
 //! `cancelled` and no further shard is written.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use common::{new_job, source};
 use shardimpute_core::{
-    Control, Error, Job, JobKind, JobType, MemorySink, MemorySource, Pass, Progress, Result,
-    Settings, Shard, Sink, Source,
+    Control, Error, MemorySink, MemorySource, Pass, Progress, Result, Settings, Shard, Sink, Source,
 };
 
 /// Four `train` shards, one `val`, one `test`, each with missing cells in
@@ -36,28 +38,6 @@ fn files() -> Vec<(String, Vec<u8>)> {
         }
     }
     out
-}
-
-fn source(files: &[(String, Vec<u8>)]) -> MemorySource {
-    let s = MemorySource::default();
-    for (p, b) in files {
-        s.insert(p.clone(), b.clone()).unwrap();
-    }
-    s
-}
-
-fn new_job(files: &[(String, Vec<u8>)]) -> Job {
-    let listing: Vec<(&str, u64)> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.len() as u64))
-        .collect();
-    Job::new(
-        JobKind::Run(JobType::Training),
-        Settings::default(),
-        listing,
-        None,
-    )
-    .unwrap()
 }
 
 fn pool(threads: usize) -> rayon::ThreadPool {
@@ -169,7 +149,7 @@ fn check_io_error(e: &Error, faulty: &Faulty, context: &str) {
 
 /// A fitted job's fill values, as text, from a clean run.
 fn clean_fill_values(files: &[(String, Vec<u8>)]) -> String {
-    let mut job = new_job(files);
+    let mut job = new_job(files, Settings::default());
     job.fit(&source(files), Control::default()).unwrap();
     format!("{:?}", job.fill_values().unwrap())
 }
@@ -178,14 +158,14 @@ fn clean_fill_values(files: &[(String, Vec<u8>)]) -> String {
 fn a_failing_read_in_pass_1_leaves_no_fill_values() {
     let files = files();
     let want = clean_fill_values(&files);
-    let train = new_job(&files).shards(Pass::Fit).len();
+    let train = new_job(&files, Settings::default()).shards(Pass::Fit).len();
     for threads in [1, 2] {
         for at in 0..train {
             // one call, and batches of one (the failure after some merged)
             for batched in [false, true] {
                 let context = format!("read {at} of pass 1, {threads} threads, batched {batched}");
                 let faulty = Faulty::new(&files, Fault::Read, at);
-                let mut job = new_job(&files);
+                let mut job = new_job(&files, Settings::default());
                 let e = pool(threads).install(|| {
                     if batched {
                         let shards = job.begin(Pass::Fit).unwrap();
@@ -227,13 +207,15 @@ fn a_failing_read_in_pass_1_leaves_no_fill_values() {
 #[test]
 fn a_failing_read_or_write_in_pass_2_is_an_error_naming_the_shard() {
     let files = files();
-    let shards = new_job(&files).shards(Pass::Fill).len();
+    let shards = new_job(&files, Settings::default())
+        .shards(Pass::Fill)
+        .len();
     for fault in [Fault::Read, Fault::Full, Fault::Short] {
         for threads in [1, 2] {
             for at in 0..shards {
                 let context = format!("{fault:?} at {at} of pass 2, {threads} threads");
                 let faulty = Faulty::new(&files, fault, at);
-                let mut job = new_job(&files);
+                let mut job = new_job(&files, Settings::default());
                 job.fit(&source(&files), Control::default()).unwrap();
                 let e = pool(threads)
                     .install(|| job.fill(&faulty, &faulty, Control::default()).map(|_| ()))
@@ -265,7 +247,7 @@ fn a_failing_read_or_write_in_pass_2_is_an_error_naming_the_shard() {
 #[test]
 fn a_failed_batch_of_pass_2_leaves_no_artifacts_that_look_complete() {
     let files = files();
-    let mut job = new_job(&files);
+    let mut job = new_job(&files, Settings::default());
     job.fit(&source(&files), Control::default()).unwrap();
     let shards = job.begin(Pass::Fill).unwrap();
     let sink = MemorySink::default();
@@ -292,8 +274,10 @@ fn a_failed_batch_of_pass_2_leaves_no_artifacts_that_look_complete() {
 #[test]
 fn a_cancel_mid_pass_is_cancelled_and_writes_no_further_shard() {
     let files = files();
-    let total = new_job(&files).shards(Pass::Fill).len();
-    let train = new_job(&files).shards(Pass::Fit).len();
+    let total = new_job(&files, Settings::default())
+        .shards(Pass::Fill)
+        .len();
+    let train = new_job(&files, Settings::default()).shards(Pass::Fit).len();
     for threads in [1, 2] {
         for after in 0..total {
             let context = format!("cancel after {after} shards, {threads} threads");
@@ -307,7 +291,7 @@ fn a_cancel_mid_pass_is_cancelled_and_writes_no_further_shard() {
                 cancel: Some(&cancel),
                 progress: Some(&progress),
             };
-            let mut job = new_job(&files);
+            let mut job = new_job(&files, Settings::default());
             job.fit(&source(&files), Control::default()).unwrap();
             let faulty = Faulty::new(&files, Fault::Read, usize::MAX);
             let result = pool(threads).install(|| job.fill(&faulty, &faulty, ctl).map(|_| ()));

@@ -2,9 +2,12 @@
 //! batches of any size give the same bits; steps out of order, cancel and
 //! the artifacts rules are errors with a kind, not panics.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 
+use common::{new_job, source};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use shardimpute_core::{
@@ -37,22 +40,6 @@ fn dataset(seed: u64, train: usize) -> Vec<(String, Vec<u8>)> {
         files.push((format!("{split}/part-{i:05}.csv"), text.into_bytes()));
     }
     files
-}
-
-fn source(files: &[(String, Vec<u8>)]) -> MemorySource {
-    let s = MemorySource::default();
-    for (p, b) in files {
-        s.insert(p.clone(), b.clone()).unwrap();
-    }
-    s
-}
-
-fn new_job(files: &[(String, Vec<u8>)], settings: Settings) -> Job {
-    let listing: Vec<(&str, u64)> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.len() as u64))
-        .collect();
-    Job::new(JobKind::Run(JobType::Training), settings, listing, None).unwrap()
 }
 
 /// Every output and artifact of a whole job, fitted in random batches.

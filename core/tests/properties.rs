@@ -15,13 +15,14 @@
 //! correctly rounded integer `N * 10^e`), so the sum of a column is an
 //! exact `i128` count of eighths.
 
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::{new_job, source};
 use proptest::prelude::*;
 use proptest::sample::select;
-use shardimpute_core::{
-    Control, FillValue, Job, JobKind, JobType, MemorySink, MemorySource, Pass, Settings, Shard,
-};
+use shardimpute_core::{Control, FillValue, Job, MemorySink, Pass, Settings, Shard};
 
 /// What a generated cell holds.
 #[derive(Clone, Debug)]
@@ -306,22 +307,6 @@ fn settings(median: [bool; 2]) -> Settings {
         }
     }
     Settings::from_env_text(&env).unwrap()
-}
-
-fn source(files: &[(String, Vec<u8>)]) -> MemorySource {
-    let s = MemorySource::default();
-    for (p, b) in files {
-        s.insert(p.clone(), b.clone()).unwrap();
-    }
-    s
-}
-
-fn new_job(files: &[(String, Vec<u8>)], settings: Settings) -> Job {
-    let listing: Vec<(&str, u64)> = files
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.len() as u64))
-        .collect();
-    Job::new(JobKind::Run(JobType::Training), settings, listing, None).unwrap()
 }
 
 /// `shards` in the drive's order, cut into its batches.

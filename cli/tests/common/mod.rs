@@ -517,3 +517,29 @@ pub fn concat(tables: Vec<Table>) -> Table {
     }
     Table { header, rows }
 }
+
+/// Every file under `dir` (none when it does not exist).
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that no file was left under `out` (empty folders may stay).
+pub fn assert_nothing_written(out: &Path) {
+    let left = files_under(out);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
