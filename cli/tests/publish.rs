@@ -246,7 +246,7 @@ impl Lcg {
 }
 
 #[test]
-fn killed_runs_leave_nothing_complete_and_a_rerun_succeeds() {
+fn killed_or_interrupted_runs_leave_nothing_complete_and_a_rerun_succeeds() {
     let d = tempfile::tempdir().unwrap();
     let input = dataset(d.path(), 24, 3000);
     let reference = d.path().join("reference");
@@ -256,8 +256,8 @@ fn killed_runs_leave_nothing_complete_and_a_rerun_succeeds() {
     let want = stable(tree(&reference));
     let out = d.path().join("out");
     let mut rng = Lcg(11);
-    let (mut killed, mut finished) = (0, 0);
-    for _ in 0..12 {
+    let (mut killed, mut finished, mut interrupted) = (0, 0, 0);
+    for round in 0..12 {
         let complete = tree(&out).contains_key(SUCCESS);
         let extra: &[&str] = if complete { &["--overwrite"] } else { &[] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_shardimpute"))
@@ -266,8 +266,23 @@ fn killed_runs_leave_nothing_complete_and_a_rerun_succeeds() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(rng.below(whole)));
-        child.kill().unwrap();
+        // every other round Ctrl-C (SIGINT), else SIGKILL
+        let interrupt = round % 2 == 1;
+        if interrupt {
+            // SAFETY: sends SIGINT to the child we started
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+            }
+        } else {
+            child.kill().unwrap();
+        }
         let status = child.wait().unwrap();
+        if interrupt && status.code() == Some(130) {
+            interrupted += 1;
+            // an interrupted run removes what it wrote
+            let left = tree(&out);
+            assert!(left.is_empty(), "left after Ctrl-C: {:?}", left.keys());
+        }
         // a kill after `_SUCCESS` (while exiting) leaves a complete output
         if tree(&out).contains_key(SUCCESS) {
             assert_complete(&out);
@@ -281,8 +296,10 @@ fn killed_runs_leave_nothing_complete_and_a_rerun_succeeds() {
             killed += 1;
         }
     }
-    assert!(killed >= 4, "only {killed} of 12 runs were killed mid-run");
-    eprintln!("{killed} runs killed, {finished} finished first");
+    assert!(killed >= 4, "only {killed} of 12 runs were stopped mid-run");
+    eprintln!(
+        "{killed} runs stopped ({interrupted} by Ctrl-C, exit 130), {finished} finished first"
+    );
     // the next run cleans up after the killed one, without --overwrite
     let extra: &[&str] = if tree(&out).contains_key(SUCCESS) {
         &["--overwrite"]
