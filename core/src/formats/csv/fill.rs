@@ -141,7 +141,7 @@ mod tests {
             "\"a\",b\n\"\",\"\"\"\"\n1,x\"\"y\n\"p\"\"\"\n\",z\n",
             "a\tb\n\"t\ta\"\t\"b\nc\"\n",
         ] {
-            for delimiter in [b',', b'\t'] {
+            for delimiter in *b",\t" {
                 let mut r = Reader::new(text.as_bytes(), delimiter);
                 let mut f = Vec::new();
                 let mut n = 0u64;
