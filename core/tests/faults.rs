@@ -12,7 +12,7 @@ use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use common::{new_job, source};
+use common::{new_job, pool, source};
 use shardimpute_core::{
     Control, Error, MemorySink, MemorySource, Pass, Progress, Result, Settings, Shard, Sink, Source,
 };
@@ -40,11 +40,19 @@ fn files() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
+/// Runs `f` with a control whose cancel flag is set once `after` shards
+/// are done (at once for 0).
+fn cancelled_after<T>(after: usize, f: impl FnOnce(Control<'_>) -> T) -> T {
+    let cancel = AtomicBool::new(after == 0);
+    let progress = |p: &Progress| {
+        if p.shards_done >= after {
+            cancel.store(true, Ordering::SeqCst);
+        }
+    };
+    f(Control {
+        cancel: Some(&cancel),
+        progress: Some(&progress),
+    })
 }
 
 /// Which I/O fails, and how.
@@ -281,20 +289,12 @@ fn a_cancel_mid_pass_is_cancelled_and_writes_no_further_shard() {
     for threads in [1, 2] {
         for after in 0..total {
             let context = format!("cancel after {after} shards, {threads} threads");
-            let cancel = AtomicBool::new(after == 0);
-            let progress = |p: &Progress| {
-                if p.shards_done >= after {
-                    cancel.store(true, Ordering::SeqCst);
-                }
-            };
-            let ctl = Control {
-                cancel: Some(&cancel),
-                progress: Some(&progress),
-            };
             let mut job = new_job(&files, Settings::default());
             job.fit(&source(&files), Control::default()).unwrap();
             let faulty = Faulty::new(&files, Fault::Read, usize::MAX);
-            let result = pool(threads).install(|| job.fill(&faulty, &faulty, ctl).map(|_| ()));
+            let result = cancelled_after(after, |ctl| {
+                pool(threads).install(|| job.fill(&faulty, &faulty, ctl).map(|_| ()))
+            });
             let Err(e) = result else {
                 // a cancel once every shard has started comes too late:
                 // only possible with fewer shards left than threads
@@ -316,17 +316,9 @@ fn a_cancel_mid_pass_is_cancelled_and_writes_no_further_shard() {
             );
             // pass 1 too: cancelled, no fill values
             if after < train {
-                let cancel = AtomicBool::new(after == 0);
-                let progress = |p: &Progress| {
-                    if p.shards_done >= after {
-                        cancel.store(true, Ordering::SeqCst);
-                    }
-                };
-                let ctl = Control {
-                    cancel: Some(&cancel),
-                    progress: Some(&progress),
-                };
-                let result = pool(threads).install(|| job.fit(&source(&files), ctl).map(|_| ()));
+                let result = cancelled_after(after, |ctl| {
+                    pool(threads).install(|| job.fit(&source(&files), ctl).map(|_| ()))
+                });
                 let Err(e) = result else {
                     assert!(after + threads > train, "{context}: pass 1 not cancelled");
                     continue;

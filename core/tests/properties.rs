@@ -19,7 +19,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{new_job, source};
+use common::{new_job, pool, source};
 use proptest::prelude::*;
 use proptest::sample::select;
 use shardimpute_core::{Control, FillValue, Job, MemorySink, Pass, Settings, Shard};
@@ -323,13 +323,6 @@ fn batches(mut shards: Vec<Shard>, drive: &Drive) -> Vec<Vec<Shard>> {
         b += 1;
     }
     out
-}
-
-fn pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
 }
 
 /// Pass 1 in the drive's order, batches and threads.

@@ -20,3 +20,11 @@ pub fn new_job(files: &[(String, Vec<u8>)], settings: Settings) -> Job {
         .collect();
     Job::new(JobKind::Run(JobType::Training), settings, listing, None).unwrap()
 }
+
+/// A thread pool of `threads` threads.
+pub fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
