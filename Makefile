@@ -15,6 +15,7 @@ help:
 	@echo "make bench  benchmarks (CLI vs Polars vs DuckDB; see bench/README.md)"
 	@echo "make bench-smoke  the benchmark on tiny sets, once: every contender runs, fill values agree"
 	@echo "make bench-memory  peak memory as the shard count grows"
+	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
 
 ## every test, as CI runs it
 test: lint native-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test
