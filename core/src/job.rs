@@ -291,8 +291,7 @@ impl Job {
             // ignored: the pickle is what the reference reads)
             let json = files
                 .iter()
-                .filter(|_| name == artifacts::PICKLE_NAME)
-                .find(|(n, _)| n == artifacts::JSON_NAME)
+                .find(|(n, _)| name == artifacts::PICKLE_NAME && n == artifacts::JSON_NAME)
                 .and_then(|(n, bytes)| artifacts::read_dict(n, bytes).ok());
             if let Some(json) = json {
                 self.dict = self
@@ -553,7 +552,7 @@ impl Job {
             .enumerate()
             .map(|(i, s)| (s.path(), i))
             .collect();
-        self.reports.sort_by_key(|r| {
+        self.reports.sort_by_cached_key(|r| {
             order
                 .get(&format!("{}/{}", r.split, r.name))
                 .copied()

@@ -181,8 +181,9 @@ fn canonical(path: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Refuses, before anything is written, an output that would overwrite or
-/// mix with the input, and carried artifacts that are the output's own.
+/// Refuses, before anything is read or written, an output that would
+/// overwrite or mix with the input, and saved artifacts or fill values
+/// that lie in a folder the run writes.
 fn check_folders(at: &Folders<'_>) -> Result<()> {
     let input = canonical(at.input)?;
     let refuse = |what: &str, p: &Path, how: &str| {
@@ -211,13 +212,32 @@ fn check_folders(at: &Folders<'_>) -> Result<()> {
             return refuse(what, out, "contains");
         }
     }
-    if let Some(carried) = at.artifacts_in {
-        if canonical(carried)? == canonical(at.artifacts_out)? {
+    // what the run reads besides the input may not lie in a folder it
+    // writes: making that folder ready removes an earlier run's files, and
+    // publishing replaces them
+    let artifacts_out = canonical(at.artifacts_out)?;
+    let reads = [
+        ("--artifacts-in", at.artifacts_in),
+        ("--impute-dict", at.impute_dict),
+    ];
+    for (flag, path) in reads {
+        let Some(path) = path else { continue };
+        let real = canonical(path)?;
+        if real == artifacts_out {
             return Err(Error::layout(format!(
-                "refusing to write: --artifacts-in {} is the output's artifacts folder {}",
-                carried.display(),
+                "refusing to write: {flag} {} is the output's artifacts folder {}",
+                path.display(),
                 at.artifacts_out.display()
             )));
+        }
+        for root in at.output.into_iter().chain([at.artifacts_out]) {
+            if real.starts_with(canonical(root)?) {
+                return Err(Error::layout(format!(
+                    "refusing to write: {flag} {} lies inside {}, which this run writes",
+                    path.display(),
+                    root.display()
+                )));
+            }
         }
     }
     Ok(())
@@ -261,11 +281,7 @@ pub fn run_folders(
     let source = DirSource {
         root: at.input.to_path_buf(),
     };
-    let reads = [
-        ("--artifacts-in", at.artifacts_in),
-        ("--impute-dict", at.impute_dict),
-    ];
-    let out = Outputs::open(at.output, at.artifacts_out, at.overwrite, &reads)?;
+    let out = Outputs::open(at.output, at.artifacts_out, at.overwrite)?;
     let no_shards = MemorySink::default();
     let sink: &dyn Sink = match &out.shards {
         Some(t) => t,
@@ -290,16 +306,8 @@ struct Outputs {
 }
 
 impl Outputs {
-    /// Opens the folders the run writes into; first refuses any of `reads`
-    /// (`(flag, path)`: what the run reads besides the input) lying inside
-    /// one of them, since making a folder ready removes an earlier run's
-    /// files and publishing replaces them.
-    fn open(
-        output: Option<&Path>,
-        artifacts: &Path,
-        overwrite: bool,
-        reads: &[(&str, Option<&Path>)],
-    ) -> Result<Outputs> {
+    /// Opens (locks and makes ready) the folders the run writes into.
+    fn open(output: Option<&Path>, artifacts: &Path, overwrite: bool) -> Result<Outputs> {
         let artifacts_real = canonical(artifacts)?;
         let (output, artifacts_rel) = match output {
             None => (None, None),
@@ -323,19 +331,6 @@ impl Outputs {
             }
         };
         let separate_artifacts = artifacts_rel.is_none().then_some(artifacts);
-        for root in output.iter().chain(separate_artifacts.iter()) {
-            let root_real = canonical(root)?;
-            for (flag, path) in reads {
-                let Some(path) = path else { continue };
-                if canonical(path)?.starts_with(&root_real) {
-                    return Err(Error::layout(format!(
-                        "refusing to write: {flag} {} lies inside {}, which this run writes",
-                        path.display(),
-                        root.display()
-                    )));
-                }
-            }
-        }
         Ok(Outputs {
             shards: output
                 .map(|o| publish::Target::open(o, overwrite))
