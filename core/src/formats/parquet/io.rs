@@ -229,8 +229,11 @@ pub struct ParquetOut {
     file: SerializedFileWriter<Vec<u8>>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
-    /// The top-level column of each leaf column.
-    root_of_leaf: Vec<usize>,
+    /// Whether each top-level column is copied (else encoded).
+    copied: Vec<bool>,
+    /// For each leaf column of the output, the input's leaf it is copied
+    /// from (`None`: encoded from an array).
+    source: Vec<Option<usize>>,
 }
 
 impl ParquetOut {
@@ -265,15 +268,30 @@ impl ParquetOut {
         let writer =
             ArrowWriter::try_new_with_options(Vec::new(), schema.clone(), options).map_err(perr)?;
         let (file, factory) = writer.into_serialized_writer().map_err(perr)?;
-        let descr = file.schema_descr();
-        let root_of_leaf = (0..descr.num_columns())
-            .map(|leaf| descr.get_column_root_idx(leaf))
-            .collect();
+        // a copied column has the input's type, so the same leaves: the
+        // k-th leaf of its root in the output is the k-th in the input
+        let leaves_of_root = |d: &SchemaDescriptor| {
+            let mut by_root = vec![Vec::new(); d.root_schema().get_fields().len()];
+            for leaf in 0..d.num_columns() {
+                by_root[d.get_column_root_idx(leaf)].push(leaf);
+            }
+            by_root
+        };
+        let (ins, outs) = (leaves_of_root(input), leaves_of_root(file.schema_descr()));
+        let mut source = vec![None; file.schema_descr().num_columns()];
+        for (root, out_leaves) in outs.iter().enumerate() {
+            if copied.get(root) == Some(&true) {
+                for (&o, &i) in out_leaves.iter().zip(&ins[root]) {
+                    source[o] = Some(i);
+                }
+            }
+        }
         Ok(ParquetOut {
             file,
             factory,
             schema,
-            root_of_leaf,
+            copied: copied.to_vec(),
+            source,
         })
     }
 
@@ -289,6 +307,16 @@ impl ParquetOut {
         let err = |e: ParquetError| perr(e).at(place());
         let in_group = input.meta.metadata().row_group(g);
         let mut writers = self.factory.create_column_writers(g).map_err(err)?;
+        if columns.len() != self.copied.len()
+            || columns
+                .iter()
+                .zip(&self.copied)
+                .any(|(c, &copy)| c.is_some() == copy)
+        {
+            return Err(Error::internal(
+                "a column both copied and encoded, or neither",
+            ));
+        }
         let mut leaves = Vec::with_capacity(writers.len());
         for (i, column) in columns.iter().enumerate() {
             if let Some(array) = column {
@@ -304,21 +332,11 @@ impl ParquetOut {
         }
         let mut rg = self.file.next_row_group().map_err(err)?;
         let mut leaves = leaves.into_iter();
-        for (leaf, writer) in writers.drain(..).enumerate() {
-            let root = self.root_of_leaf[leaf];
-            if columns.get(root).is_some_and(Option::is_some) {
-                let mut writer = writer;
-                let data = leaves
-                    .next()
-                    .ok_or_else(|| Error::internal("a leaf column without data").at(place()))?;
-                writer.write(&data).map_err(err)?;
-                writer
-                    .close()
-                    .map_err(err)?
-                    .append_to_row_group(&mut rg)
-                    .map_err(err)?;
-            } else {
-                let chunk = in_group.column(leaf);
+        for (mut writer, source) in writers.drain(..).zip(&self.source) {
+            if let Some(&leaf) = source.as_ref() {
+                let chunk = in_group.columns().get(leaf).ok_or_else(|| {
+                    Error::parquet(format!("no column chunk {leaf} in the row group")).at(place())
+                })?;
                 // a flat column holds one value (or null) per row: the
                 // row count of a chunk copied without decoding
                 if chunk.column_descr().max_rep_level() == 0
@@ -341,6 +359,16 @@ impl ParquetOut {
                     offset_index: None,
                 };
                 rg.append_column(&input.bytes, close).map_err(err)?;
+            } else {
+                let data = leaves
+                    .next()
+                    .ok_or_else(|| Error::internal("a leaf column without data").at(place()))?;
+                writer.write(&data).map_err(err)?;
+                writer
+                    .close()
+                    .map_err(err)?
+                    .append_to_row_group(&mut rg)
+                    .map_err(err)?;
             }
         }
         rg.close().map_err(err)?;
