@@ -292,6 +292,13 @@ mod tests {
         walk(root).unwrap()
     }
 
+    /// A complete output in `root` holding the one file `rel`.
+    fn published(root: &Path, rel: &str) {
+        let t = Target::open(root, false).unwrap();
+        t.put(rel, b"x\n").unwrap();
+        publish(&[&t]).unwrap();
+    }
+
     #[test]
     fn temporary_names_are_recognised_exactly() {
         assert!(is_temp_name("train/.part-1.csv.0123456789abcdef.partial"));
@@ -342,10 +349,7 @@ mod tests {
     #[test]
     fn earlier_outputs_are_refused_replaced_or_cleaned_by_their_manifest() {
         let dir = tempfile::tempdir().unwrap();
-        let t = Target::open(dir.path(), false).unwrap();
-        t.put("train/old.csv", b"x\n").unwrap();
-        publish(&[&t]).unwrap();
-        drop(t);
+        published(dir.path(), "train/old.csv");
         let e = Target::open(dir.path(), false).err().unwrap();
         assert!(e.to_string().contains("--overwrite"), "{e}");
         assert!(dir.path().join("train/old.csv").exists());
@@ -373,10 +377,7 @@ mod tests {
     #[test]
     fn files_no_run_wrote_are_never_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let t = Target::open(dir.path(), false).unwrap();
-        t.put("train/a.csv", b"x\n").unwrap();
-        publish(&[&t]).unwrap();
-        drop(t);
+        published(dir.path(), "train/a.csv");
         fs::write(dir.path().join("train/mine.csv"), b"keep\n").unwrap();
         for overwrite in [false, true] {
             let e = Target::open(dir.path(), overwrite).err().unwrap();
