@@ -286,23 +286,11 @@ fn the_reports_of_the_reference_step_are_written() {
 }
 
 /// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<_> = files_under(dir)
-        .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).unwrap();
-            (p, bytes)
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn an_output_that_is_inside_or_contains_the_input_is_refused() {
     let d = small();
     let input = d.path().join("in");
-    let before = snapshot(d.path());
+    let before = tree(d.path());
     let spellings = [
         (input.clone(), "is the input"),
         (input.join("."), "is the input"),
@@ -323,12 +311,7 @@ fn an_output_that_is_inside_or_contains_the_input_is_refused() {
             how
         };
         assert!(err.contains(how.trim_start()), "{}: {err}", out.display());
-        assert_eq!(
-            snapshot(d.path()),
-            before,
-            "{}: files changed",
-            out.display()
-        );
+        assert_eq!(tree(d.path()), before, "{}: files changed", out.display());
     }
 }
 
@@ -336,14 +319,14 @@ fn an_output_that_is_inside_or_contains_the_input_is_refused() {
 fn artifacts_in_that_is_the_outputs_artifacts_folder_is_refused() {
     let d = small();
     let out = train(&d);
-    let before = snapshot(&out);
+    let before = tree(&out);
     // the same folder by a relative spelling
     let mut again = run_args("validation", &d.path().join("in"), &out);
     let relative = out.join("model_artifacts/../model_artifacts");
     again.extend(["--artifacts-in".into(), relative.display().to_string()]);
     let err = run_err(&again);
     assert!(err.contains("is the output's artifacts folder"), "{err}");
-    assert_eq!(snapshot(&out), before, "the artifacts changed");
+    assert_eq!(tree(&out), before, "the artifacts changed");
 }
 
 #[test]
@@ -453,11 +436,11 @@ fn artifacts_that_cannot_be_written_leave_no_shards() {
     assert_nothing_written(&out);
     // an earlier complete output stays as it was
     let out = train(&d);
-    let before = snapshot(&out);
+    let before = tree(&out);
     let mut again = run_args("training", &d.path().join("in"), &out);
     again.extend(["--artifacts-out".into(), "/dev/null/arts".into()]);
     run_err(&again);
-    assert_eq!(snapshot(&out), before);
+    assert_eq!(tree(&out), before);
 }
 
 #[test]

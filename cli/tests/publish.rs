@@ -44,28 +44,6 @@ fn dataset(root: &Path, n: usize, rows: usize) -> PathBuf {
     input
 }
 
-/// Every file under `dir` with its bytes, by `/`-separated relative path
-/// (symlinks not followed; none when `dir` does not exist).
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![(dir.to_path_buf(), String::new())];
-    while let Some((d, prefix)) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd {
-            let e = e.unwrap();
-            let rel = format!("{prefix}{}", e.file_name().to_string_lossy());
-            if e.file_type().unwrap().is_dir() {
-                stack.push((e.path(), format!("{rel}/")));
-            } else {
-                out.insert(rel, std::fs::read(e.path()).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
-
 /// The manifest's `(path, bytes)` entries.
 fn manifest(out: &Path) -> BTreeMap<String, u64> {
     let v: serde_json::Value =

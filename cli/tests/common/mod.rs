@@ -543,3 +543,25 @@ pub fn assert_nothing_written(out: &Path) {
     let left = files_under(out);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Every file under `dir` with its bytes, by `/`-separated relative path
+/// (symlinks not followed; none when `dir` does not exist).
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let e = e.unwrap();
+            let rel = format!("{prefix}{}", e.file_name().to_string_lossy());
+            if e.file_type().unwrap().is_dir() {
+                stack.push((e.path(), format!("{rel}/")));
+            } else {
+                out.insert(rel, std::fs::read(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
