@@ -491,9 +491,9 @@ impl Job {
             .collect();
         if !unknown.is_empty() {
             return Err(Error::settings(format!(
-                "EXCLUDE_COLUMNS names {} not in the training data; columns are: {}",
+                "EXCLUDE_COLUMNS names {} not in the training data (it has {})",
                 plan::name_list(&unknown),
-                stats.columns.join(", ")
+                plan::name_list(&stats.columns)
             )));
         }
         let plan = plan::plan(&stats, &self.settings)?;
