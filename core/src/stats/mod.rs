@@ -237,10 +237,15 @@ impl ColumnStats {
     /// The most frequent string, ties to the smallest (by code point,
     /// which is UTF-8 byte order).
     pub fn mode(&self) -> Option<String> {
+        // the top count first, then the smallest of the values that have
+        // it: no byte comparisons among values that are not ties for first
+        let top = self.counts.iter().map(|(_, n)| n).max()?;
         self.counts
             .iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
-            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .filter(|&(_, n)| n == top)
+            .map(|(k, _)| k)
+            .min()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
     }
 
     fn merge(&mut self, other: ColumnStats, name: &str) -> Result<()> {
