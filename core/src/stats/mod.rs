@@ -237,15 +237,9 @@ impl ColumnStats {
     /// The most frequent string, ties to the smallest (by code point,
     /// which is UTF-8 byte order).
     pub fn mode(&self) -> Option<String> {
-        // the top count first, then the smallest of the values that have
-        // it: no byte comparisons among values that are not ties for first
-        let top = self.counts.iter().map(|(_, n)| n).max()?;
         self.counts
-            .iter()
-            .filter(|&(_, n)| n == top)
-            .map(|(k, _)| k)
-            .min()
-            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .most_frequent()
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
     }
 
     fn merge(&mut self, other: ColumnStats, name: &str) -> Result<()> {
