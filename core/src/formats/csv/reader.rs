@@ -80,21 +80,22 @@ impl FieldEnds {
 
     /// The mask of `data[block..block + 64]` (shorter at the end of data).
     fn mask_of(&self, data: &[u8], block: usize) -> u64 {
-        use std::simd::prelude::*;
         let bytes = &data[block..data.len().min(block + Self::BLOCK)];
+        // wasm without simd128 would run the vector code lane by lane
+        #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
         if bytes.len() == Self::BLOCK {
+            use std::simd::prelude::*;
             let v = u8x64::from_slice(bytes);
             let ends = v.simd_eq(u8x64::splat(self.delimiter))
                 | v.simd_eq(u8x64::splat(b'\n'))
                 | v.simd_eq(u8x64::splat(b'\r'));
-            ends.to_bitmask()
-        } else {
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|&(_, &b)| b == self.delimiter || b == b'\n' || b == b'\r')
-                .fold(0, |m, (k, _)| m | 1 << k)
+            return ends.to_bitmask();
         }
+        bytes
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == self.delimiter || b == b'\n' || b == b'\r')
+            .fold(0, |m, (k, _)| m | 1 << k)
     }
 
     /// The first byte at or after `i` that ends a field, or `data.len()`.
