@@ -33,6 +33,7 @@ mod pandas;
 mod plan;
 mod settings;
 mod stats;
+pub mod unzip;
 pub mod zip;
 
 pub use artifacts::{
