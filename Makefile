@@ -6,7 +6,7 @@ CARGO ?= cargo
 # C code (zstd) inside wasm builds needs clang
 WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
 
-.PHONY: test native-test lint wasm-check api-test bench bench-smoke bench-memory memory-smoke help
+.PHONY: test native-test lint wasm-check api-test edge-worker edge-test bench bench-smoke bench-memory memory-smoke help
 
 help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
@@ -18,7 +18,7 @@ help:
 	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
 
 ## every test, as CI runs it
-test: lint native-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test
+test: lint native-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test edge-test
 
 lint:
 	scripts/setup.sh native
@@ -45,6 +45,18 @@ api-test:
 	test -f dist/st/shardimpute_wasm.js || $(MAKE) dist
 	$(CARGO) build -p shardimpute
 	node --test tests/api/
+
+## the edge worker (examples/edge-worker/): the single-threaded build beside it
+edge-worker:
+	test -f dist/st/shardimpute_wasm.js || $(MAKE) dist
+	mkdir -p examples/edge-worker/build
+	cp dist/st/shardimpute_wasm.js dist/st/shardimpute_wasm_bg.wasm examples/edge-worker/build/
+
+## the edge worker end to end under workerd (the pinned npm package)
+edge-test: edge-worker
+	scripts/setup.sh edge
+	$(CARGO) build -p shardimpute
+	node --test tests/edge/
 
 ## core must build for wasm32 from the same source
 wasm-check:

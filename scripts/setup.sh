@@ -8,6 +8,8 @@
 #   scripts/setup.sh bench    + a Python venv with numpy, pandas, pyarrow, duckdb
 #                             and polars (pinned)
 #   scripts/setup.sh fuzz     + cargo-fuzz (the fuzz targets in fuzz/)
+#   scripts/setup.sh edge     workerd (Cloudflare's runtime, pinned npm package)
+#                             in examples/edge-worker/node_modules/
 #   scripts/setup.sh python   .venv-test/: pinned numpy, pandas, pyarrow for the
 #                             test oracle (tests/fixtures/) and the output checks
 set -euo pipefail
@@ -17,6 +19,8 @@ TOOLCHAIN=nightly-2026-05-20
 TRUNK_VERSION=0.22.1
 WASM_BINDGEN_VERSION=0.2.130
 PLAYWRIGHT_VERSION=1.65.1
+# the edge worker's runtime; also pinned in examples/edge-worker/package.json
+WORKERD_VERSION=1.20261117.1
 CARGO_FUZZ_VERSION=0.13.2
 # the test oracle's Python packages: exact pins, so `make fixtures` and the
 # output checks read and write the same bytes everywhere
@@ -83,6 +87,16 @@ browser() {
   fi
 }
 
+edge() {
+  local dir=examples/edge-worker
+  # quick when present: the pinned version is installed and runs
+  if [ "$(node -p "require('./$dir/node_modules/workerd/package.json').version" 2>/dev/null)" != "$WORKERD_VERSION" ] \
+    || ! "$dir/node_modules/.bin/workerd" --version >/dev/null 2>&1; then
+    say "npm install workerd@$WORKERD_VERSION (in $dir)"
+    (cd "$dir" && npm install --no-audit --no-fund --silent)
+  fi
+}
+
 bench() {
   local py=.venv/bin/python
   if [ ! -x "$py" ] || ! "$py" -c 'import numpy, pandas, pyarrow, duckdb' 2>/dev/null; then
@@ -120,5 +134,6 @@ case "${1:-native}" in
   bench) native; bench ;;
   fuzz) fuzz ;;
   python) python_test ;;
+  edge) edge ;;
   *) say "unknown target: $1"; exit 2 ;;
 esac
