@@ -76,7 +76,7 @@ bench-smoke:
 
 ## fuzzing (fuzz/README.md): every target for FUZZ_SECONDS each, keeping
 ## what it finds in fuzz/corpus/; crashes land in fuzz/artifacts/
-FUZZ_TARGETS := csv_fill gzip parquet pickle dict_json settings columns
+FUZZ_TARGETS := csv_fill gzip parquet pickle dict_json settings columns zip
 FUZZ_SECONDS ?= 60
 # optimized, with AddressSanitizer (a cold build is slow: arrow/parquet)
 FUZZ_BUILD ?= -O

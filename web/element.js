@@ -57,8 +57,8 @@ export class ShardImpute extends HTMLElement {
 
 /**
  * Adds a `<shard-impute>` to `target`. `options`: `sample` (bool),
- * `threads` (number), `worker` (URL). Resolves nothing: listen for the
- * element's events. Returns the element.
+ * `threads` (number), `worker` (URL). Returns the element: listen for its
+ * events.
  */
 export function mount(target, options = {}) {
   const e = document.createElement('shard-impute');
