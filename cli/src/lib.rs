@@ -1,4 +1,6 @@
-//! `shardimpute`: the native command line over `shardimpute-core`.
+//! `shardimpute`: the native command line over `shardimpute-core`, as a
+//! library, so that other front ends (the Python package's `python -m
+//! shardimpute`) run the very same command line: [`main_with`].
 //!
 //! Glue only: flags to settings (`args`), a progress bar, and the exit
 //! path; core runs the job over the folders. Exit codes: 0 success, 1 the
@@ -16,7 +18,7 @@ use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shardimpute_core::fs::{run_folders, split_folders, Folders};
-use shardimpute_core::{utc_timestamp, Control, JobKind, JobType, Pass, Progress};
+use shardimpute_core::{utc_timestamp, Control, Job, JobKind, JobType, Pass, Progress, Settings};
 
 use args::{Cli, Command, Common};
 
@@ -42,32 +44,60 @@ fn on_interrupt() {
 #[cfg(not(unix))]
 fn on_interrupt() {}
 
-fn main() -> ExitCode {
+/// Runs a whole job over folders, as [`run_folders`] does (its
+/// arguments and result): what [`main_with_runner`] lets a front end
+/// replace, to run the passes elsewhere (a cluster), keeping the rest of
+/// the command line (flags, settings, messages, exit codes).
+pub type Runner<'r> =
+    dyn Fn(JobKind, Settings, Folders<'_>, Control<'_>, &str) -> shardimpute_core::Result<Job> + 'r;
+
+/// The command line: `args` as a process gets them (the program name
+/// first). Returns the exit code; installs a Ctrl-C handler.
+pub fn main_with<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    main_with_runner(args, &run_folders)
+}
+
+/// [`main_with`], with the job run by `runner` instead of
+/// [`run_folders`].
+pub fn main_with_runner<I, T>(args: I, runner: &Runner<'_>) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    ExitCode::from(exit_code(args, runner))
+}
+
+/// [`main_with_runner`]'s exit code as a number.
+pub fn exit_code<I, T>(args: I, runner: &Runner<'_>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     on_interrupt();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(cli, runner) {
+        Ok(()) => 0,
         Err(e) => {
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
                 if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
+                    return 0;
                 }
             }
             eprintln!("shardimpute: error: {e:#}");
             if INTERRUPTED.load(Ordering::Relaxed) {
-                return ExitCode::from(130);
+                return 130;
             }
-            ExitCode::from(1)
+            1
         }
     }
 }
@@ -105,7 +135,7 @@ struct Invocation<'a> {
     splits: Option<Vec<String>>,
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli, runner: &Runner<'_>) -> anyhow::Result<()> {
     match &cli.command {
         Command::Run(a) => {
             let job_type = JobType::parse(&a.job_type)?;
@@ -115,19 +145,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     job_type.name()
                 );
             }
-            execute(Invocation {
-                kind: JobKind::Run(job_type),
-                common: &a.common,
-                input: &a.input,
-                output: Some(&a.output),
-                artifacts_out: a
-                    .artifacts_out
-                    .clone()
-                    .unwrap_or_else(|| a.output.join("model_artifacts")),
-                artifacts_in: a.artifacts_in.as_deref(),
-                impute_dict: None,
-                splits: args::splits(&a.splits),
-            })
+            execute(
+                runner,
+                Invocation {
+                    kind: JobKind::Run(job_type),
+                    common: &a.common,
+                    input: &a.input,
+                    output: Some(&a.output),
+                    artifacts_out: a
+                        .artifacts_out
+                        .clone()
+                        .unwrap_or_else(|| a.output.join("model_artifacts")),
+                    artifacts_in: a.artifacts_in.as_deref(),
+                    impute_dict: None,
+                    splits: args::splits(&a.splits),
+                },
+            )
         }
         Command::Fill(a) => {
             if a.impute_dict.is_none() && a.artifacts_in.is_none() {
@@ -138,27 +171,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => split_folders(&a.input)
                     .with_context(|| format!("input {}", a.input.display()))?,
             };
-            execute(Invocation {
-                kind: JobKind::Fill,
+            execute(
+                runner,
+                Invocation {
+                    kind: JobKind::Fill,
+                    common: &a.common,
+                    input: &a.input,
+                    output: Some(&a.output),
+                    artifacts_out: a.output.join("model_artifacts"),
+                    artifacts_in: a.artifacts_in.as_deref(),
+                    impute_dict: a.impute_dict.as_deref(),
+                    splits: Some(splits),
+                },
+            )
+        }
+        Command::Fit(a) => execute(
+            runner,
+            Invocation {
+                kind: JobKind::Fit,
                 common: &a.common,
                 input: &a.input,
-                output: Some(&a.output),
-                artifacts_out: a.output.join("model_artifacts"),
-                artifacts_in: a.artifacts_in.as_deref(),
-                impute_dict: a.impute_dict.as_deref(),
-                splits: Some(splits),
-            })
-        }
-        Command::Fit(a) => execute(Invocation {
-            kind: JobKind::Fit,
-            common: &a.common,
-            input: &a.input,
-            output: None,
-            artifacts_out: a.artifacts_out.clone(),
-            artifacts_in: None,
-            impute_dict: None,
-            splits: None,
-        }),
+                output: None,
+                artifacts_out: a.artifacts_out.clone(),
+                artifacts_in: None,
+                impute_dict: None,
+                splits: None,
+            },
+        ),
     }
 }
 
@@ -176,7 +215,7 @@ fn start_threads(asked: Option<usize>) -> anyhow::Result<()> {
         .context("cannot start the thread pool")
 }
 
-fn execute(inv: Invocation<'_>) -> anyhow::Result<()> {
+fn execute(runner: &Runner<'_>, inv: Invocation<'_>) -> anyhow::Result<()> {
     let started = Instant::now();
     let settings = inv.common.settings(std::env::vars())?;
     start_threads(inv.common.threads)?;
@@ -198,7 +237,7 @@ fn execute(inv: Invocation<'_>) -> anyhow::Result<()> {
         splits: inv.splits,
         overwrite: inv.common.overwrite,
     };
-    let result = run_folders(inv.kind, settings, folders, ctl, &utc_timestamp(now));
+    let result = runner(inv.kind, settings, folders, ctl, &utc_timestamp(now));
     bar.finish_and_clear();
     let job = result.with_context(|| format!("input {}", inv.input.display()))?;
     for w in job.warnings() {
