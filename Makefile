@@ -23,7 +23,7 @@ test: lint native-test python-test memory-smoke bench-smoke fuzz-smoke wasm-chec
 lint:
 	scripts/setup.sh native
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy -p shardimpute-core -p shardimpute --all-targets -- -D warnings
+	$(CARGO) clippy -p shardimpute-core -p shardimpute -p shardimpute-python --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p shardimpute-core
 	scripts/setup.sh web
 	$(WASM_CC) CARGO_ENCODED_RUSTFLAGS= \

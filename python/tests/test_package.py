@@ -370,6 +370,17 @@ class Api(unittest.TestCase):
         self.assertEqual(tree(self.tmp / "run"), tree(self.tmp / "run-native"))
         check_expected(self, case, self.tmp / "run")
 
+    def test_stubs_cover_the_extension(self) -> None:
+        import ast
+
+        import shardimpute._native as native_mod
+
+        stub = ast.parse((Path(shardimpute.__file__).parent / "_native.pyi").read_text())
+        stubbed = {n.name for n in stub.body if isinstance(n, ast.FunctionDef)}
+        exported = {n for n in dir(native_mod) if not n.startswith("_")}
+        self.assertEqual(stubbed, exported)
+        self.assertTrue((Path(shardimpute.__file__).parent / "py.typed").exists())
+
     def test_errors_carry_the_engine_message(self) -> None:
         bad = self.tmp / "bad" / "train" / "part-00000.csv"
         bad.parent.mkdir(parents=True)
