@@ -265,6 +265,7 @@ class CommandLine(unittest.TestCase):
         data = self.tmp / "ragged"
         shutil.copytree(case / "input", data)
         (data / "train" / "part-00001.csv").write_text("a,b,target\n1,2\n")
+        stderr = {}
         for how, extra in (("native", []), ("cluster", ["--cluster", "local:2"])):
             out = self.tmp / f"ragged-out-{how}"
             args = ["run", "--job-type", "training", "--input", str(data), "--output", str(out)]
@@ -272,6 +273,18 @@ class CommandLine(unittest.TestCase):
             self.assertEqual(r.returncode, 1, how)
             self.assertIn(b"train/part-00001.csv: line 2: invalid CSV", r.stderr, how)
             self.assertEqual([p for p in out.rglob("*") if p.is_file()], [], how)
+            stderr[how] = r.stderr
+        self.assertEqual(stderr["cluster"], stderr["native"])
+        # a bad shard in pass 2: what the other workers staged is removed
+        shutil.copy(case / "input" / "train" / "part-00001.csv", data / "train" / "part-00001.csv")
+        (data / "val" / "part-00001.csv").write_bytes(b"id,target\n1,0\n\"open\n")
+        out = self.tmp / "ragged-fill"
+        args = ["run", "--job-type", "training", "--input", str(data), "--output", str(out)]
+        n, c = native(args, env), python_m(args + ["--cluster", "local:2"], env)
+        self.assertEqual((c.returncode, c.stderr), (n.returncode, n.stderr))
+        self.assertEqual(c.returncode, 1)
+        self.assertIn(b"val/part-00001.csv", c.stderr)
+        self.assertEqual([p for p in out.rglob("*") if p.is_file()], [])
         r = python_m(["run", "--cluster", "local:x"], env)
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"local:N needs a number", r.stderr)

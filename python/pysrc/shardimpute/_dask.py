@@ -140,7 +140,7 @@ def driver(spec: ClusterSpec) -> Iterator[DaskDriver]:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,
             )
             client = Client(cluster)
         else:
