@@ -21,6 +21,8 @@
 //! state), `plan` (types, strategies, fill values), `pandas` (pandas'
 //! semantics), `artifacts` (pickle, JSON, summary, reports).
 
+#![feature(portable_simd)]
+
 mod artifacts;
 mod dataset;
 mod error;

@@ -241,8 +241,7 @@ impl ColumnStats {
     /// which is UTF-8 byte order).
     pub fn mode(&self) -> Option<String> {
         self.counts
-            .iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+            .most_frequent()
             .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
     }
 
