@@ -21,6 +21,8 @@
 //! state), `plan` (types, strategies, fill values), `pandas` (pandas'
 //! semantics), `artifacts` (pickle, JSON, summary, reports).
 
+#![feature(portable_simd)]
+
 mod artifacts;
 mod dataset;
 mod error;
@@ -44,9 +46,9 @@ pub use dataset::{Dataset, Shard, ShardFormat, Split};
 pub use error::{Error, ErrorKind, Result};
 pub use formats::{columns, write_csv_field, ShardReport, COLUMNS_PROBE_BYTES};
 pub use io::{MemorySink, MemorySource, Sink, Source};
-pub use job::{Control, Job, JobKind, Pass, Progress};
+pub use job::{fill_shard, fit_shard, plan_from_state, Control, Job, JobKind, Pass, Progress};
 pub use plan::{ColumnPlan, ColumnType, FillDict, FillPlan, FillValue};
 pub use settings::{
     setting_of_env, split_list, FlagKind, JobType, Setting, Settings, Strategy, SETTINGS,
 };
-pub use stats::{Merge, TrainStats};
+pub use stats::{Merge, TrainStats, STATE_VERSION};

@@ -5,12 +5,28 @@
 //! tables never hash a key again: a value is hashed once, when first seen
 //! in a shard. Every table of a process hashes with the same seed, which is
 //! what makes the stored hashes comparable across tables.
+//!
+//! A table is split into [`PARTS`] parts by bits of the hash. Merging goes
+//! part by part, so it touches one small part of a large table at a time
+//! (cache-friendly), and two large tables merge their parts in parallel, as
+//! does the search for the most frequent value.
 
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 use foldhash::fast::FixedState;
 use hashbrown::hash_table::{Entry, HashTable};
+use rayon::prelude::*;
+
+/// Parts of a table: a power of two.
+const PARTS: usize = 16;
+/// Which bits of the hash choose the part: above those the table indexes
+/// its buckets with (low bits) and below those it keeps in its control
+/// bytes (the top 7).
+const PART_SHIFT: u32 = 40;
+/// Tables at least this large merge (and are searched) part by part in
+/// parallel; below it, threads cost more than they save.
+const PARALLEL_FROM: usize = 1 << 15;
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -21,12 +37,20 @@ struct Slot {
     len: usize,
 }
 
-/// Value → count, for one column. Keys live in one byte arena: no
-/// allocation per distinct value, one free for the lot.
+/// One part of a table. Keys live in one byte arena: no allocation per
+/// distinct value, one free for the lot.
 #[derive(Default, Clone)]
-pub struct ValueCounts {
+struct Part {
     table: HashTable<Slot>,
     arena: Vec<u8>,
+}
+
+/// Value → count, for one column.
+#[derive(Default, Clone)]
+pub struct ValueCounts {
+    /// Empty until the first value, then [`PARTS`] parts.
+    parts: Vec<Part>,
+    len: usize,
 }
 
 fn hasher() -> &'static FixedState {
@@ -42,19 +66,31 @@ fn key<'a>(arena: &'a [u8], s: &Slot) -> &'a [u8] {
     &arena[s.start..s.start + s.len]
 }
 
-impl ValueCounts {
-    /// Adds `n` to the count of `value`.
-    pub fn add(&mut self, value: &[u8], n: u64) {
-        self.add_hashed(hasher().hash_one(value), value, n);
+/// Of two values and their counts: the higher count, then the smaller value.
+fn better_top<'a>(a: (&'a [u8], u64), b: (&'a [u8], u64)) -> (&'a [u8], u64) {
+    if (b.1, std::cmp::Reverse(b.0)) > (a.1, std::cmp::Reverse(a.0)) {
+        b
+    } else {
+        a
     }
+}
 
-    fn add_hashed(&mut self, hash: u64, value: &[u8], n: u64) {
+fn part_of(hash: u64) -> usize {
+    (hash >> PART_SHIFT) as usize & (PARTS - 1)
+}
+
+impl Part {
+    /// Adds `n` to the count of `value`; true if it was new.
+    fn add_hashed(&mut self, hash: u64, value: &[u8], n: u64) -> bool {
         let arena = &self.arena;
         match self
             .table
             .entry(hash, |s| key(arena, s) == value, |s| s.hash)
         {
-            Entry::Occupied(mut e) => e.get_mut().count += n,
+            Entry::Occupied(mut e) => {
+                e.get_mut().count += n;
+                false
+            }
             Entry::Vacant(e) => {
                 let start = self.arena.len();
                 self.arena.extend_from_slice(value);
@@ -64,39 +100,105 @@ impl ValueCounts {
                     start,
                     len: value.len(),
                 });
+                true
             }
+        }
+    }
+
+    /// Adds every count of `other`; returns how many values were new.
+    fn merge(&mut self, other: &Part) -> usize {
+        self.table.reserve(other.table.len(), |s| s.hash);
+        other
+            .table
+            .iter()
+            .filter(|slot| self.add_hashed(slot.hash, key(&other.arena, slot), slot.count))
+            .count()
+    }
+
+    /// The most frequent value, ties to the smallest.
+    fn top(&self) -> Option<(&[u8], u64)> {
+        let top = self.table.iter().map(|s| s.count).max()?;
+        self.table
+            .iter()
+            .filter(|s| s.count == top)
+            .map(|s| key(&self.arena, s))
+            .min()
+            .map(|k| (k, top))
+    }
+}
+
+impl ValueCounts {
+    /// Adds `n` to the count of `value`.
+    pub fn add(&mut self, value: &[u8], n: u64) {
+        let hash = hasher().hash_one(value);
+        if self.parts.is_empty() {
+            self.parts.resize_with(PARTS, Part::default);
+        }
+        if self.parts[part_of(hash)].add_hashed(hash, value, n) {
+            self.len += 1;
         }
     }
 
     /// The count of `value` (0 if never seen).
     pub fn get(&self, value: &[u8]) -> u64 {
         let hash = hasher().hash_one(value);
-        self.table
-            .find(hash, |s| key(&self.arena, s) == value)
-            .map_or(0, |s| s.count)
+        self.parts.get(part_of(hash)).map_or(0, |p| {
+            p.table
+                .find(hash, |s| key(&p.arena, s) == value)
+                .map_or(0, |s| s.count)
+        })
     }
 
     /// Distinct values.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.len
     }
 
     /// Every value and its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.table.iter().map(|s| (key(&self.arena, s), s.count))
+        self.parts
+            .iter()
+            .flat_map(|p| p.table.iter().map(|s| (key(&p.arena, s), s.count)))
     }
 
-    /// The counts of both: the smaller table is added to the larger.
+    /// The most frequent value and its count, ties to the smallest value
+    /// (by bytes); `None` when empty.
+    pub fn most_frequent(&self) -> Option<(&[u8], u64)> {
+        if self.len >= PARALLEL_FROM {
+            self.parts
+                .par_iter()
+                .filter_map(Part::top)
+                .reduce_with(better_top)
+        } else {
+            self.parts.iter().filter_map(Part::top).reduce(better_top)
+        }
+    }
+
+    /// The counts of both: the smaller table is added to the larger, part
+    /// by part.
     pub fn merge(self, other: ValueCounts) -> ValueCounts {
         let (mut big, small) = if self.len() < other.len() {
             (other, self)
         } else {
             (self, other)
         };
-        big.table.reserve(small.len(), |s| s.hash);
-        for slot in small.table.iter() {
-            big.add_hashed(slot.hash, key(&small.arena, slot), slot.count);
+        if small.parts.is_empty() {
+            return big;
         }
+        let added: usize = if small.len >= PARALLEL_FROM {
+            big.parts
+                .par_iter_mut()
+                .zip(small.parts.par_iter())
+                .map(|(b, s)| b.merge(s))
+                .sum()
+        } else {
+            big.parts
+                .iter_mut()
+                .zip(&small.parts)
+                .map(|(b, s)| b.merge(s))
+                .sum()
+        };
+        big.len += added;
         big
     }
 }
@@ -147,5 +249,28 @@ mod tests {
         assert_eq!(ab_c.get(b"nope"), 0);
         assert_eq!(ab_c.len(), 4 + 1 + 1700);
         assert_eq!(sorted(&ab_c.clone()), want);
+    }
+
+    #[test]
+    fn most_frequent_is_the_top_count_then_the_smallest_value() {
+        assert_eq!(ValueCounts::default().most_frequent(), None);
+        // small and large tables (the large one searched in parallel),
+        // with ties for first among many values
+        for n in [10usize, 3 * PARALLEL_FROM] {
+            let values: Vec<String> = (0..n).map(|i| format!("k{}", (i * 7919) % n)).collect();
+            let mut c = ValueCounts::default();
+            for v in &values {
+                c.add(v.as_bytes(), 1);
+            }
+            let want = values.iter().min().unwrap().clone();
+            assert_eq!(c.most_frequent(), Some((want.as_bytes(), 1)));
+            for v in ["k5", "k3", "k9"] {
+                c.add(v.as_bytes(), 4);
+            }
+            assert_eq!(c.most_frequent(), Some((&b"k3"[..], 5)));
+            let merged = c.clone().merge(c);
+            assert_eq!(merged.most_frequent(), Some((&b"k3"[..], 10)));
+            assert_eq!(merged.len(), n);
+        }
     }
 }

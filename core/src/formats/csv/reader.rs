@@ -49,10 +49,75 @@ pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     delimiter: u8,
-    /// Bytes that end an unquoted field: the delimiter, `\n`, `\r`.
-    ends_field: [bool; 256],
     /// Where the current record starts.
     record_start: usize,
+    /// Where the ends of unquoted fields are found, 64 bytes at a time.
+    ends: FieldEnds,
+}
+
+/// Finds the bytes that end an unquoted field (the delimiter, `\n`, `\r`)
+/// with SIMD compares over 64-byte blocks: one bit mask per block, then
+/// each field end is a count of trailing zeros. Blocks are only read
+/// forwards, as the reader moves.
+struct FieldEnds {
+    delimiter: u8,
+    /// Start of the block `mask` describes (a multiple of 64).
+    block: usize,
+    /// Bit `k` set: byte `block + k` ends a field.
+    mask: u64,
+}
+
+impl FieldEnds {
+    const BLOCK: usize = 64;
+
+    fn new(delimiter: u8) -> FieldEnds {
+        FieldEnds {
+            delimiter,
+            block: usize::MAX,
+            mask: 0,
+        }
+    }
+
+    /// The mask of `data[block..block + 64]` (shorter at the end of data).
+    fn mask_of(&self, data: &[u8], block: usize) -> u64 {
+        use std::simd::prelude::*;
+        let bytes = &data[block..data.len().min(block + Self::BLOCK)];
+        if bytes.len() == Self::BLOCK {
+            let v = u8x64::from_slice(bytes);
+            let ends = v.simd_eq(u8x64::splat(self.delimiter))
+                | v.simd_eq(u8x64::splat(b'\n'))
+                | v.simd_eq(u8x64::splat(b'\r'));
+            ends.to_bitmask()
+        } else {
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == self.delimiter || b == b'\n' || b == b'\r')
+                .fold(0, |m, (k, _)| m | 1 << k)
+        }
+    }
+
+    /// The first byte at or after `i` that ends a field, or `data.len()`.
+    #[inline]
+    fn next(&mut self, data: &[u8], i: usize) -> usize {
+        let mut block = i & !(Self::BLOCK - 1);
+        let mut skip = i - block;
+        loop {
+            if block >= data.len() {
+                return data.len();
+            }
+            if block != self.block {
+                self.mask = self.mask_of(data, block);
+                self.block = block;
+            }
+            let m = self.mask >> skip;
+            if m != 0 {
+                return block + skip + m.trailing_zeros() as usize;
+            }
+            block += Self::BLOCK;
+            skip = 0;
+        }
+    }
 }
 
 /// The 1-based line number of byte `pos` of `data`.
@@ -69,16 +134,12 @@ impl<'a> Reader<'a> {
         } else {
             0
         };
-        let mut ends_field = [false; 256];
-        for b in [delimiter, b'\n', b'\r'] {
-            ends_field[b as usize] = true;
-        }
         Reader {
             data,
             pos,
             delimiter,
-            ends_field,
             record_start: pos,
+            ends: FieldEnds::new(delimiter),
         }
     }
 
@@ -189,10 +250,7 @@ impl<'a> Reader<'a> {
                 }
             } else {
                 // unquoted field: up to the delimiter or the line end
-                let ends = &self.ends_field;
-                while i < len && !ends[data[i] as usize] {
-                    i += 1;
-                }
+                i = self.ends.next(data, i);
                 fields.push(Field {
                     start,
                     end: i,
@@ -415,5 +473,64 @@ mod tests {
         out.clear();
         write_field(&mut out, b"a,b", b'\t');
         assert_eq!(out, b"a,b");
+    }
+
+    #[test]
+    fn field_ends_across_64_byte_blocks() {
+        // unquoted fields of every length from 0 to 150 bytes (so ends fall
+        // on and across block edges), with quoted ones and both line
+        // endings in between; the input ends in the middle of a block
+        let mut seed = 11u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for delimiter in *b",\t" {
+            let d = delimiter as char;
+            let mut text = String::new();
+            let mut want: Vec<Vec<String>> = Vec::new();
+            for row in 0..300 {
+                let mut rec = Vec::new();
+                for _ in 0..3 {
+                    let field: String = if next(5) == 0 {
+                        format!("q{row}{d}\"\"")
+                    } else {
+                        let n = next(151) as usize;
+                        (0..n).map(|k| (b'a' + (k % 26) as u8) as char).collect()
+                    };
+                    rec.push(field);
+                }
+                let line: Vec<String> = rec
+                    .iter()
+                    .map(|f| {
+                        if f.starts_with('q') {
+                            format!("\"{}\"", f.replace('"', "\"\""))
+                        } else {
+                            f.clone()
+                        }
+                    })
+                    .collect();
+                text.push_str(&line.join(&d.to_string()));
+                text.push_str(if next(2) == 0 { "\n" } else { "\r\n" });
+                want.push(rec);
+            }
+            text.push_str("end");
+            want.push(vec!["end".to_string()]);
+            let data = text.as_bytes();
+            let mut r = Reader::new(data, delimiter);
+            let mut fields = Vec::new();
+            let mut got = Vec::new();
+            while r.next_record(&mut fields).unwrap() {
+                got.push(
+                    fields
+                        .iter()
+                        .map(|f| String::from_utf8(f.text(data).into_owned()).unwrap())
+                        .collect::<Vec<_>>(),
+                );
+            }
+            assert_eq!(got, want);
+        }
     }
 }
