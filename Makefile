@@ -6,7 +6,7 @@ CARGO ?= cargo
 # C code (zstd) inside wasm builds needs clang
 WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
 
-.PHONY: test native-test lint wasm-check api-test bench bench-smoke bench-memory memory-smoke help
+.PHONY: test native-test lint wasm-check api-test edge-worker edge-test bench bench-smoke bench-memory memory-smoke help wheel python-test
 
 help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
@@ -18,12 +18,12 @@ help:
 	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
 
 ## every test, as CI runs it
-test: lint native-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test
+test: lint native-test python-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test edge-test
 
 lint:
 	scripts/setup.sh native
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy -p shardimpute-core -p shardimpute --all-targets -- -D warnings
+	$(CARGO) clippy -p shardimpute-core -p shardimpute -p shardimpute-python --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p shardimpute-core
 	scripts/setup.sh web
 	$(WASM_CC) CARGO_ENCODED_RUSTFLAGS= \
@@ -33,6 +33,24 @@ native-test:
 	scripts/setup.sh native
 	scripts/setup.sh python
 	$(CARGO) test -p shardimpute-core -p shardimpute
+
+## the Python package (python/): one abi3 wheel, target/wheels/shardimpute-*.whl
+wheel:
+	scripts/setup.sh python-pkg
+	rm -f target/wheels/shardimpute-*.whl
+	.venv-py/bin/maturin build --release -m python/Cargo.toml --out target/wheels
+
+## the Python package's tests (python/tests/): a dev build of the wheel in
+## .venv-py, checked against the fixtures and the native binary, and on a
+## local Dask cluster the tests start and stop
+python-test:
+	scripts/setup.sh python-pkg
+	scripts/setup.sh python
+	$(CARGO) build -p shardimpute
+	rm -rf target/wheels-dev
+	.venv-py/bin/maturin build --profile dev -m python/Cargo.toml --out target/wheels-dev
+	.venv-py/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels-dev/shardimpute-*.whl
+	.venv-py/bin/python -m unittest discover -s python/tests -v
 
 ## regenerate the conformance fixtures (tests/fixtures/) with the pinned oracle
 .PHONY: fixtures
@@ -45,6 +63,18 @@ api-test:
 	test -f dist/st/shardimpute_wasm.js || $(MAKE) dist
 	$(CARGO) build -p shardimpute
 	node --test tests/api/
+
+## the edge worker (examples/edge-worker/): the single-threaded build beside it
+edge-worker:
+	test -f dist/st/shardimpute_wasm.js || $(MAKE) dist
+	mkdir -p examples/edge-worker/build
+	cp dist/st/shardimpute_wasm.js dist/st/shardimpute_wasm_bg.wasm examples/edge-worker/build/
+
+## the edge worker end to end under workerd (the pinned npm package)
+edge-test: edge-worker
+	scripts/setup.sh edge
+	$(CARGO) build -p shardimpute
+	node --test tests/edge/
 
 ## core must build for wasm32 from the same source
 wasm-check:
@@ -64,7 +94,7 @@ bench-smoke:
 
 ## fuzzing (fuzz/README.md): every target for FUZZ_SECONDS each, keeping
 ## what it finds in fuzz/corpus/; crashes land in fuzz/artifacts/
-FUZZ_TARGETS := csv_fill gzip parquet pickle dict_json settings columns
+FUZZ_TARGETS := csv_fill gzip parquet pickle dict_json settings columns zip
 FUZZ_SECONDS ?= 60
 # optimized, with AddressSanitizer (a cold build is slow: arrow/parquet)
 FUZZ_BUILD ?= -O

@@ -63,6 +63,22 @@ for case_dir in "$FIX"/*/; do
   [ -s "$case_dir"env.txt ] && put settings "$case" "" "$case_dir"env.txt
 done
 
+# zip: each case's input folder, deflated by Python's zipfile, and stored
+mkdir -p "$OUT/zip"
+for case_dir in "$FIX"/*/; do
+  case=$(basename "$case_dir")
+  [ -f "$OUT/zip/$case-deflate.zip" ] && continue
+  python3 - "$case_dir"input "$OUT/zip/$case" <<'PY'
+import os, sys, zipfile
+for method, tag in ((zipfile.ZIP_DEFLATED, 'deflate'), (zipfile.ZIP_STORED, 'stored')):
+    with zipfile.ZipFile(f'{sys.argv[2]}-{tag}.zip', 'w', method) as z:
+        for d, _, files in sorted(os.walk(sys.argv[1])):
+            for f in sorted(files)[:2]:
+                p = os.path.join(d, f)
+                z.writestr(os.path.relpath(p, sys.argv[1]), open(p, 'rb').read()[:2000])
+PY
+done
+
 # hand-written seeds: fuzz/seeds/<target>/*
 for dir in seeds/*/; do
   target=$(basename "$dir")

@@ -8,8 +8,13 @@
 #   scripts/setup.sh bench    + a Python venv with numpy, pandas, pyarrow, duckdb
 #                             and polars (pinned)
 #   scripts/setup.sh fuzz     + cargo-fuzz (the fuzz targets in fuzz/)
+#   scripts/setup.sh edge     workerd (Cloudflare's runtime, pinned npm package)
+#                             in examples/edge-worker/node_modules/
 #   scripts/setup.sh python   .venv-test/: pinned numpy, pandas, pyarrow for the
 #                             test oracle (tests/fixtures/) and the output checks
+#   scripts/setup.sh python-pkg  .venv-py/: pinned maturin, dask[distributed],
+#                             pyarrow, fsspec for building and testing the
+#                             Python package (python/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,10 +22,14 @@ TOOLCHAIN=nightly-2026-05-20
 TRUNK_VERSION=0.22.1
 WASM_BINDGEN_VERSION=0.2.130
 PLAYWRIGHT_VERSION=1.65.1
+# the edge worker's runtime; also pinned in examples/edge-worker/package.json
+WORKERD_VERSION=1.20261117.1
 CARGO_FUZZ_VERSION=0.13.2
 # the test oracle's Python packages: exact pins, so `make fixtures` and the
 # output checks read and write the same bytes everywhere
 PY_TEST_PINS=(numpy==2.2.6 pandas==2.2.3 pyarrow==26.0.1)
+# the Python package's build tool and its distributed engine: exact pins
+PY_PKG_PINS=(maturin==1.16.0 dask==2026.8.0 distributed==2026.8.0 pyarrow==26.0.1 fsspec==2026.9.0)
 # the benchmark's Polars contender: pinned, so results compare across runs
 POLARS_VERSION=2.1.0
 
@@ -83,6 +92,16 @@ browser() {
   fi
 }
 
+edge() {
+  local dir=examples/edge-worker
+  # quick when present: the pinned version is installed and runs
+  if [ "$(node -p "require('./$dir/node_modules/workerd/package.json').version" 2>/dev/null)" != "$WORKERD_VERSION" ] \
+    || ! "$dir/node_modules/.bin/workerd" --version >/dev/null 2>&1; then
+    say "npm install workerd@$WORKERD_VERSION (in $dir)"
+    (cd "$dir" && npm install --no-audit --no-fund --silent)
+  fi
+}
+
 bench() {
   local py=.venv/bin/python
   if [ ! -x "$py" ] || ! "$py" -c 'import numpy, pandas, pyarrow, duckdb' 2>/dev/null; then
@@ -113,6 +132,20 @@ python_test() {
   "$py" -c "$check" || { say ".venv-test: ${PY_TEST_PINS[*]} do not import"; exit 1; }
 }
 
+python_pkg() {
+  local py=.venv-py/bin/python want check
+  want=$(printf '%s ' "${PY_PKG_PINS[@]}")
+  # quick when present: the pinned versions are installed
+  check="import importlib.metadata as m, sys; want='${want% }'.split(); sys.exit(0 if all(m.version(p.split('==')[0]) == p.split('==')[1] for p in want) else 1)"
+  if [ -x "$py" ] && "$py" -c "$check" 2>/dev/null; then
+    return 0
+  fi
+  say "creating .venv-py with ${PY_PKG_PINS[*]}"
+  [ -x "$py" ] || python3 -m venv .venv-py
+  "$py" -m pip install -q --disable-pip-version-check "${PY_PKG_PINS[@]}"
+  "$py" -c "$check" || { say ".venv-py: ${PY_PKG_PINS[*]} are not all installed"; exit 1; }
+}
+
 case "${1:-native}" in
   native) native ;;
   web) web ;;
@@ -120,5 +153,7 @@ case "${1:-native}" in
   bench) native; bench ;;
   fuzz) fuzz ;;
   python) python_test ;;
+  edge) edge ;;
+  python-pkg) native; python_pkg ;;
   *) say "unknown target: $1"; exit 2 ;;
 esac

@@ -20,8 +20,20 @@ export interface Settings {
   warnings?: string[];
 }
 export type JobType = "training" | "validation" | "testing" | "calibration";
-/** One input file: its path in the dataset folder (`train/part-00000.csv`). */
-export interface ShardFile { path: string; file: Blob; }
+/** Bytes in one piece, or in chunks. */
+export type Bytes = Uint8Array | ArrayBuffer | ArrayBufferView;
+export type ByteSource = Blob | Bytes | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+/**
+ * One input file: its path in the dataset folder (`train/part-00000.csv`)
+ * and its content: a `Blob`/`File`, bytes, a stream or async iterable of
+ * bytes, or a function returning one of those (called at each read: pass 1
+ * and pass 2 both read training shards, and a stream can be read once);
+ * or a URL, fetched at each read (`init`: fetch options, such as headers).
+ * `size` (bytes) feeds progress where the content does not tell it.
+ */
+export type ShardFile =
+  | { path: string; file: ByteSource | ((path: string) => ByteSource | Promise<ByteSource>); size?: number }
+  | { path: string; url: string | URL; init?: RequestInit; size?: number };
 export interface DatasetShard { path: string; name: string; format: string; size: number; }
 export interface Dataset { splits: { name: string; shards: DatasetShard[] }[]; ignored: string[]; }
 export type FillValue = number | string | boolean;
@@ -54,6 +66,12 @@ export interface PassOptions {
 export interface FillOptions extends PassOptions {
   /** Each output shard, in shard order; awaited when it returns a promise. */
   onShard?: (path: string, bytes: Uint8Array) => void | Promise<void>;
+  /**
+   * The zip of every output shard and artifact (`model_artifacts/...`),
+   * ending with `_shardimpute_manifest.json` and `_SUCCESS`, written as
+   * shards finish (each write awaited), then closed; aborted on an error.
+   */
+  zip?: WritableStream<Uint8Array>;
 }
 /** Every artifact by file name: carried files, then ours. */
 export type Artifacts = Record<string, Uint8Array> & {
@@ -63,10 +81,12 @@ export type Artifacts = Record<string, Uint8Array> & {
   "imputation_report.json": Uint8Array;
   "imputation_summary.txt": Uint8Array;
 };
-/** A file of a saved artifacts folder. */
-export interface ArtifactFile { name: string; file: Blob; }
+/** A file of a saved artifacts folder: its content as a shard's, or a URL. */
+export type ArtifactFile =
+  | { name: string; file: ByteSource | ((name: string) => ByteSource | Promise<ByteSource>) }
+  | { name: string; url: string | URL; init?: RequestInit };
 /** Errors thrown or rejected by the engine carry a kind. */
 export interface ShardImputeError extends Error {
-  kind: "io" | "layout" | "csv" | "parquet" | "gzip" | "schema" | "artifact" | "settings"
+  kind: "io" | "layout" | "csv" | "parquet" | "gzip" | "zip" | "schema" | "artifact" | "settings"
     | "fill_value" | "row_count" | "state" | "internal" | "cancelled";
 }

@@ -89,6 +89,22 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// The shard `split/name` of `size` bytes, its format read from the
+    /// file name's extension (any name is taken, as one file given alone).
+    pub fn of_file(split: &str, name: &str, size: u64) -> Result<Shard> {
+        let format = ShardFormat::from_file_name(name).ok_or_else(|| {
+            Error::layout(format!(
+                "{split}/{name}: not a shard file name (expected .csv, .tsv, .csv.gz, .tsv.gz, .parquet or .pq)"
+            ))
+        })?;
+        Ok(Shard {
+            split: split.to_string(),
+            name: name.to_string(),
+            format,
+            size,
+        })
+    }
+
     /// The path relative to the dataset folder: `train/part-00042.csv`.
     pub fn path(&self) -> String {
         format!("{}/{}", self.split, self.name)

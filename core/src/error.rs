@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Parquet(String),
     /// A gzip stream is corrupt or truncated.
     Gzip(String),
+    /// A zip archive (a dataset sent as one file) is malformed or unsupported.
+    Zip(String),
     /// Shards disagree on a column's columns or type.
     Schema(String),
     /// An `impute_dict.pkl` / `.json` is missing, malformed or unsafe.
@@ -53,7 +55,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// A short, stable name for the kind (`err.kind` in JavaScript):
-    /// `io`, `layout`, `csv`, `parquet`, `gzip`, `schema`, `artifact`,
+    /// `io`, `layout`, `csv`, `parquet`, `gzip`, `zip`, `schema`, `artifact`,
     /// `settings`, `fill_value`, `row_count`, `state`, `internal`,
     /// `cancelled`.
     pub fn name(&self) -> &'static str {
@@ -63,6 +65,7 @@ impl ErrorKind {
             ErrorKind::Csv(_) => "csv",
             ErrorKind::Parquet(_) => "parquet",
             ErrorKind::Gzip(_) => "gzip",
+            ErrorKind::Zip(_) => "zip",
             ErrorKind::Schema(_) => "schema",
             ErrorKind::Artifact(_) => "artifact",
             ErrorKind::Settings(_) => "settings",
@@ -125,6 +128,9 @@ impl Error {
     pub(crate) fn parquet(msg: impl Into<String>) -> Error {
         Error::new(ErrorKind::Parquet(msg.into()))
     }
+    pub(crate) fn zip(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Zip(msg.into()))
+    }
     pub(crate) fn gzip(msg: impl Into<String>) -> Error {
         Error::new(ErrorKind::Gzip(msg.into()))
     }
@@ -170,6 +176,7 @@ impl fmt::Display for Error {
             ErrorKind::Csv(m) => write!(f, "invalid CSV: {m}"),
             ErrorKind::Parquet(m) => write!(f, "invalid Parquet: {m}"),
             ErrorKind::Gzip(m) => write!(f, "invalid gzip: {m}"),
+            ErrorKind::Zip(m) => write!(f, "invalid zip: {m}"),
             ErrorKind::Schema(m) => write!(f, "schema mismatch: {m}"),
             ErrorKind::Artifact(m) => write!(f, "{m}"),
             ErrorKind::Settings(m) => write!(f, "invalid setting: {m}"),

@@ -166,6 +166,52 @@ impl Counter {
     }
 }
 
+/// Pass 1 of one shard, from its file's bytes: the shard's mergeable
+/// state. Any partition of the training shards into states, merged in any
+/// order ([`Merge`]) and planned with [`plan_from_state`], gives the plan
+/// [`Job::fit`] gives, to the bit; [`TrainStats::to_bytes`] carries a state
+/// between machines.
+pub fn fit_shard(shard: &Shard, bytes: Vec<u8>, settings: &Settings) -> Result<TrainStats> {
+    formats::fit_shard(shard, bytes, settings)
+}
+
+/// The plan from the merged pass 1 state of every training shard, with
+/// [`Job::finish_fit`]'s checks: the label column must be there, and every
+/// excluded column.
+pub fn plan_from_state(stats: &TrainStats, settings: &Settings) -> Result<FillPlan> {
+    let label = &settings.label_field;
+    if !label.is_empty() && !stats.columns.contains(label) {
+        return Err(Error::schema(format!(
+            "label column `{label}` (LABEL_FIELD) is not in the training data; columns are: {}",
+            stats.columns.join(", ")
+        )));
+    }
+    let unknown: Vec<&String> = settings
+        .exclude_columns
+        .iter()
+        .filter(|c| !stats.columns.contains(c))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::settings(format!(
+            "EXCLUDE_COLUMNS names {} not in the training data (it has {})",
+            plan::name_list(&unknown),
+            plan::name_list(&stats.columns)
+        )));
+    }
+    plan::plan(stats, settings)
+}
+
+/// Pass 2 of one shard, from its file's bytes: the output file's bytes
+/// and the shard's report. Fails unless rows in = rows out.
+pub fn fill_shard(
+    shard: &Shard,
+    bytes: Vec<u8>,
+    dict: &FillDict,
+    settings: &Settings,
+) -> Result<(Vec<u8>, ShardReport)> {
+    formats::fill_shard(shard, bytes, dict, settings)
+}
+
 /// One run over a dataset. See the module docs for the order of steps.
 pub struct Job {
     kind: JobKind,
@@ -449,7 +495,7 @@ impl Job {
             ctl.check()?;
             let bytes = source.read(shard)?;
             let size = bytes.len() as u64;
-            let state = formats::fit_shard(shard, bytes, settings)?;
+            let state = fit_shard(shard, bytes, settings)?;
             let rows = state.rows;
             lock(&total)?.merge(state)?;
             counter.finished(shard, size, rows, &ctl);
@@ -470,33 +516,26 @@ impl Job {
         }
     }
 
-    /// Ends pass 1: checks the label column and decides the fill values.
+    /// Folds a pass 1 state computed elsewhere (by [`fit_shard`] and
+    /// merges, on other threads, processes or machines) into the running
+    /// total, as [`Job::fit_shards`] folds its own.
+    pub fn merge_state(&mut self, state: TrainStats) -> Result<()> {
+        self.expect_running(Pass::Fit)?;
+        if let Err(e) = self.stats.merge(state) {
+            self.abort();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Ends pass 1: checks the label column and decides the fill values
+    /// ([`plan_from_state`] on the merged state).
     pub fn finish_fit(&mut self) -> Result<&FillPlan> {
         self.expect_running(Pass::Fit)?;
         self.running = None;
         self.unfinished = None;
         let stats = std::mem::take(&mut self.stats);
-        let label = &self.settings.label_field;
-        if !label.is_empty() && !stats.columns.contains(label) {
-            return Err(Error::schema(format!(
-                "label column `{label}` (LABEL_FIELD) is not in the training data; columns are: {}",
-                stats.columns.join(", ")
-            )));
-        }
-        let unknown: Vec<&String> = self
-            .settings
-            .exclude_columns
-            .iter()
-            .filter(|c| !stats.columns.contains(c))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Error::settings(format!(
-                "EXCLUDE_COLUMNS names {} not in the training data (it has {})",
-                plan::name_list(&unknown),
-                plan::name_list(&stats.columns)
-            )));
-        }
-        let plan = plan::plan(&stats, &self.settings)?;
+        let plan = plan_from_state(&stats, &self.settings)?;
         self.dict = Some(plan.dict.clone());
         Ok(self.plan.insert(plan))
     }
@@ -521,7 +560,7 @@ impl Job {
             .map(|shard| {
                 ctl.check()?;
                 let bytes = source.read(shard)?;
-                let (out, report) = formats::fill_shard(shard, bytes, dict, settings)?;
+                let (out, report) = fill_shard(shard, bytes, dict, settings)?;
                 sink.write(shard, out)?;
                 counter.finished(shard, report.bytes_in, report.rows_in, &ctl);
                 Ok(report)
@@ -537,6 +576,32 @@ impl Job {
                 Err(e)
             }
         }
+    }
+
+    /// Records the reports of shards filled elsewhere (by [`fill_shard`],
+    /// on other processes or machines) in the running pass 2, as
+    /// [`Job::fill_shards`] records its own. Each must be one of the
+    /// pass's shards, once.
+    pub fn add_fill_reports(&mut self, reports: Vec<ShardReport>) -> Result<()> {
+        self.expect_running(Pass::Fill)?;
+        let shards = self.shards(Pass::Fill);
+        for r in &reports {
+            let path = format!("{}/{}", r.split, r.name);
+            let Some(shard) = shards.iter().find(|s| s.path() == path) else {
+                return Err(Error::state(format!("{path} is not a shard of this job")));
+            };
+            if self
+                .reports
+                .iter()
+                .any(|o| o.split == r.split && o.name == r.name)
+            {
+                return Err(Error::state(format!("{path} was filled twice")));
+            }
+            self.counter
+                .finished(shard, r.bytes_in, r.rows_in, &Control::default());
+            self.reports.push(r.clone());
+        }
+        Ok(())
     }
 
     /// Ends pass 2: the reports of every shard, in shard order.

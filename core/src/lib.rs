@@ -35,6 +35,7 @@ mod pandas;
 mod plan;
 mod settings;
 mod stats;
+pub mod unzip;
 pub mod zip;
 
 pub use artifacts::{
@@ -45,9 +46,9 @@ pub use dataset::{Dataset, Shard, ShardFormat, Split};
 pub use error::{Error, ErrorKind, Result};
 pub use formats::{columns, write_csv_field, ShardReport, COLUMNS_PROBE_BYTES};
 pub use io::{MemorySink, MemorySource, Sink, Source};
-pub use job::{Control, Job, JobKind, Pass, Progress};
+pub use job::{fill_shard, fit_shard, plan_from_state, Control, Job, JobKind, Pass, Progress};
 pub use plan::{ColumnPlan, ColumnType, FillDict, FillPlan, FillValue};
 pub use settings::{
     setting_of_env, split_list, FlagKind, JobType, Setting, Settings, Strategy, SETTINGS,
 };
-pub use stats::{Merge, TrainStats};
+pub use stats::{Merge, TrainStats, STATE_VERSION};

@@ -189,6 +189,23 @@ pub struct FillDict {
 }
 
 impl FillDict {
+    /// The fill values as bytes, to send to another process or machine
+    /// (versioned and checksummed; numbers kept to the bit).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::stats::codec::encode_dict(self)
+    }
+
+    /// Fill values from [`FillDict::to_bytes`]'s bytes; damaged bytes are
+    /// an error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<FillDict> {
+        crate::stats::codec::decode_dict(bytes)
+    }
+
+    /// `impute_dict.pkl`'s bytes for these fill values.
+    pub fn to_pickle(&self) -> Vec<u8> {
+        crate::artifacts::dict_to_pickle(self)
+    }
+
     /// Column -> fill value, for lookups over many columns.
     pub fn index(&self) -> std::collections::HashMap<&str, &FillValue> {
         self.entries.iter().map(|(c, v)| (c.as_str(), v)).collect()

@@ -22,7 +22,10 @@ use std::collections::BTreeMap;
 use common::{new_job, pool, source};
 use proptest::prelude::*;
 use proptest::sample::select;
-use shardimpute_core::{Control, FillValue, Job, MemorySink, Pass, Settings, Shard};
+use shardimpute_core::{
+    fit_shard, plan_from_state, Control, FillValue, Job, MemorySink, Merge, Pass, Settings, Shard,
+    TrainStats,
+};
 
 /// What a generated cell holds.
 #[derive(Clone, Debug)]
@@ -616,5 +619,70 @@ proptest! {
             prop_assert_eq!(na, nb);
             prop_assert_eq!(String::from_utf8_lossy(ba), String::from_utf8_lossy(bb), "{}", na);
         }
+    }
+
+    /// The merge law across processes: any partition of the training
+    /// shards into states ([`fit_shard`] per shard, merged per group),
+    /// each state serialized and read back, merged in any order and tree
+    /// shape, gives the plan [`Job::fit`] gives, bit for bit; and a plan
+    /// folded into a job ([`Job::merge_state`]) gives the same artifacts.
+    #[test]
+    fn states_merged_in_any_tree_give_the_same_plan(
+        train in rows(60),
+        layout in layout(),
+        groups in proptest::collection::vec(0usize..4, 1..8),
+        picks in proptest::collection::vec(any::<(u16, u16, bool)>(), 16),
+        median in any::<[bool; 2]>(),
+    ) {
+        let empty: Vec<Row> = Vec::new();
+        let one = Layout { cuts: vec![], orders: vec![vec![0, 1, 2, 3]], crlf: vec![false], last_eol: vec![true] };
+        let shards = dataset([&train, &empty, &empty], [&layout, &one, &one]);
+        let files = files(&shards);
+        let settings = settings(median);
+        let mut whole = new_job(&files, settings.clone());
+        whole.fit(&source(&files), Control::default()).unwrap();
+        let want = format!("{:?}", whole.plan().unwrap());
+
+        // one state per group of shards (a worker folding several shards)
+        let mut states: Vec<TrainStats> = Vec::new();
+        for (k, (path, bytes)) in files.iter().filter(|(p, _)| p.starts_with("train/")).enumerate() {
+            let (split, name) = path.split_once('/').unwrap();
+            let shard = Shard::of_file(split, name, bytes.len() as u64).unwrap();
+            let state = fit_shard(&shard, bytes.clone(), &settings).unwrap();
+            let g = groups[k % groups.len()];
+            while states.len() <= g {
+                states.push(TrainStats::default());
+            }
+            states[g].merge(state).unwrap();
+        }
+        // a random tree: merge two random states (either way round), each
+        // trip through bytes, until one is left
+        let mut states: Vec<TrainStats> = states
+            .iter()
+            .map(|s| TrainStats::from_bytes(&s.to_bytes()).unwrap())
+            .collect();
+        let mut p = 0;
+        while states.len() > 1 {
+            let (i, j, flip) = picks[p % picks.len()];
+            p += 1;
+            let a = states.swap_remove(i as usize % states.len());
+            let b = states.swap_remove(j as usize % states.len());
+            let (mut x, y) = if flip { (b, a) } else { (a, b) };
+            x.merge(y).unwrap();
+            states.push(TrainStats::from_bytes(&x.to_bytes()).unwrap());
+        }
+        let merged = states.pop().unwrap();
+        let plan = plan_from_state(&merged, &settings).unwrap();
+        prop_assert_eq!(format!("{:?}", plan), want.clone());
+        prop_assert_eq!(plan.dict.to_pickle(), whole.fill_values().unwrap().to_pickle());
+
+        // the same state driven through a job: the same plan and artifacts
+        let mut job = new_job(&files, settings.clone());
+        job.begin(Pass::Fit).unwrap();
+        job.merge_state(merged).unwrap();
+        job.finish_fit().unwrap();
+        prop_assert_eq!(format!("{:?}", job.plan().unwrap()), want);
+        let (a, b) = (job.artifacts("t").unwrap(), whole.artifacts("t").unwrap());
+        prop_assert_eq!(a, b);
     }
 }

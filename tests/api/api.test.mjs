@@ -200,7 +200,7 @@ test('settings objects: a number constant, validated strategies and names (kind 
 test('layout problems throw from the constructor', () => {
   const files = shardFiles(path.join(fixtures, 'csv-defaults/input')).filter((f) => !f.path.startsWith('val/'));
   assert.throws(() => new w.Job('training', {}, files), /split folder `val\/` not found/);
-  assert.throws(() => new w.Job('training', {}, [{ path: 'train/part-00000.csv' }]), /no `file` Blob/);
+  assert.throws(() => new w.Job('training', {}, [{ path: 'train/part-00000.csv' }]), /no `file` \(Blob, bytes, stream\) or `url`/);
   assert.throws(() => new w.Job('predicting', {}, files), /unknown job type/);
 });
 

@@ -50,7 +50,8 @@ export function useApp(isolate) {
   const app = {
     server: null,
     browser: null,
-    open: () => openApp(app.browser, app.server.url),
+    /** A fresh page at `where` (a path under dist/, default the app). */
+    open: (where = '') => openApp(app.browser, new URL(where, app.server.url).href),
   };
   before(async () => {
     app.server = await serveDist(isolate);

@@ -189,7 +189,8 @@ describe('the web app', () => {
       const entry = withReader(root);
       const drop = new Event('drop', { bubbles: true, cancelable: true });
       Object.defineProperty(drop, 'dataTransfer', { value: { items: [{ webkitGetAsEntry: () => entry }] } });
-      document.getElementById('drop').dispatchEvent(drop);
+      // the drop zone is inside the element's (open) shadow root
+      document.querySelector('shard-impute').shadowRoot.getElementById('drop').dispatchEvent(drop);
     });
     await page.getByTestId('status').filter({ hasText: /^Ready: 6 shards/ }).waitFor();
     assert.match(await page.locator('#listing').textContent(), /train\/ — 4 shards/);

@@ -1,6 +1,7 @@
-//! `Job`: core's job over browser `Blob`s. Only the adapters live here:
-//! reading Blobs a batch at a time (JS objects cannot cross threads), the
-//! JavaScript views, and promises.
+//! `Job`: core's job over JavaScript inputs (`Blob`s, bytes, streams, URLs).
+//! Only the adapters live here: reading inputs a batch at a time (JS objects
+//! cannot cross threads), the JavaScript views, promises, and the zip of the
+//! outputs written to a `WritableStream`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,15 +14,17 @@ use shardimpute_core::{
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{AbortSignal, Blob};
+use web_sys::{AbortSignal, Blob, WritableStream, WritableStreamDefaultWriter};
 
 use crate::{camel, error, js_error, settings_from_js, settings_to_js, to_js};
 
 /// One run: the files of a dataset, the settings, and what the passes found.
 ///
 /// `new Job(jobType, settings, files)` where `files` is an array of
-/// `{ path: 'train/part-00000.csv', file: Blob }` (paths relative to the
-/// dataset folder). Throws when the layout is wrong (a split folder missing,
+/// `{ path: 'train/part-00000.csv', file }` (paths relative to the dataset
+/// folder) with `file` a `Blob`, bytes, a `ReadableStream` or async
+/// iterable of bytes, or a function returning one of those; or
+/// `{ path, url, init?, size? }` fetched when read. Throws when the layout is wrong (a split folder missing,
 /// a split without shards). Errors carry `err.kind` (`'layout'`,
 /// `'cancelled'`, `'csv'`, ...).
 #[wasm_bindgen]
@@ -31,13 +34,196 @@ pub struct Job {
 
 struct State {
     job: RefCell<core::Job>,
-    files: HashMap<String, Blob>,
+    files: HashMap<String, Input>,
 }
 
-/// What `fit` and `fill` take: `{ onProgress, onShard, signal }`.
+/// Where a shard's bytes come from.
+enum Input {
+    Blob(Blob),
+    /// Fetched at each read: the URL and the `fetch` options.
+    Url(String, JsValue),
+    /// Bytes, a stream, an async iterable, or a function returning one
+    /// (called at each read). A stream given as it is can be read once.
+    Value(JsValue, std::cell::Cell<bool>),
+}
+
+impl Input {
+    fn from_js(i: usize, path: &str, item: &JsValue) -> Result<(Input, u64), JsValue> {
+        let size = Reflect::get(item, &"size".into())
+            .ok()
+            .and_then(|s| s.as_f64())
+            .unwrap_or(0.0) as u64;
+        if let Some(blob) = blob_of(item, "file") {
+            let size = blob.size() as u64;
+            return Ok((Input::Blob(blob), size));
+        }
+        let url = Reflect::get(item, &"url".into()).unwrap_or(JsValue::UNDEFINED);
+        if !url.is_undefined() && !url.is_null() {
+            // a string, or a `URL` object (its text)
+            let text = url.as_string().unwrap_or_else(|| {
+                url.dyn_ref::<js_sys::Object>()
+                    .map(|o| String::from(o.to_string()))
+                    .unwrap_or_default()
+            });
+            let init = Reflect::get(item, &"init".into()).unwrap_or(JsValue::UNDEFINED);
+            return Ok((Input::Url(text, init), size));
+        }
+        let file = Reflect::get(item, &"file".into()).unwrap_or(JsValue::UNDEFINED);
+        if file.is_undefined() || file.is_null() {
+            return Err(js_error(
+                "layout",
+                &format!("files[{i}] ({path}) has no `file` (Blob, bytes, stream) or `url`"),
+            ));
+        }
+        let size = match byte_length(&file) {
+            Some(n) => n,
+            None => size,
+        };
+        Ok((Input::Value(file, Default::default()), size))
+    }
+
+    /// Starts reading; resolves to the bytes (`Uint8Array` or `ArrayBuffer`).
+    fn start(&self, path: &str) -> Promise {
+        match self {
+            Input::Blob(b) => b.array_buffer(),
+            Input::Url(url, init) => future_to_promise(fetch_bytes(url.clone(), init.clone())),
+            Input::Value(v, used) => {
+                let v = v.clone();
+                let once =
+                    !v.is_function() && byte_length(&v).is_none() && !v.is_instance_of::<Blob>();
+                if once && used.replace(true) {
+                    return Promise::reject(&js_sys::Error::new(
+                        "this stream was already read; give a function that returns a new \
+                         stream (training shards are read by pass 1 and pass 2)",
+                    ));
+                }
+                let path = path.to_string();
+                future_to_promise(async move { value_bytes(&path, v).await })
+            }
+        }
+    }
+}
+
+/// The length of bytes (`Uint8Array`, `ArrayBuffer`, other views), or `None`.
+fn byte_length(v: &JsValue) -> Option<u64> {
+    if v.is_instance_of::<js_sys::ArrayBuffer>() || js_sys::ArrayBuffer::is_view(v) {
+        Reflect::get(v, &"byteLength".into())
+            .ok()
+            .and_then(|n| n.as_f64())
+            .map(|n| n as u64)
+    } else {
+        None
+    }
+}
+
+/// Calls a JS method by name.
+fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &method.into())?
+        .dyn_into()
+        .map_err(|_| js_sys::Error::new(&format!("no `{method}` method")))?;
+    f.apply(target, &args.iter().collect::<Array>())
+}
+
+/// Awaits a value if it is a promise (or any thenable).
+async fn settle(v: JsValue) -> Result<JsValue, JsValue> {
+    if v.has_type::<Promise>() || Reflect::get(&v, &"then".into()).is_ok_and(|t| t.is_function()) {
+        JsFuture::from(Promise::resolve(&v)).await
+    } else {
+        Ok(v)
+    }
+}
+
+/// `fetch(url, init)` with the runtime's global fetch; an HTTP error status
+/// is an error.
+async fn fetch_bytes(url: String, init: JsValue) -> Result<JsValue, JsValue> {
+    let global = js_sys::global();
+    let response = settle(call(&global, "fetch", &[url.clone().into(), init])?).await?;
+    let status = Reflect::get(&response, &"status".into())?
+        .as_f64()
+        .unwrap_or(0.0);
+    if !(200.0..300.0).contains(&status) {
+        // free the connection
+        if let Ok(body) = Reflect::get(&response, &"body".into()) {
+            if !body.is_null() && !body.is_undefined() {
+                let _ = call(&body, "cancel", &[]);
+            }
+        }
+        return Err(js_sys::Error::new(&format!("HTTP {status} from {url}")).into());
+    }
+    settle(call(&response, "arrayBuffer", &[])?).await
+}
+
+/// The bytes of a value: bytes, a `Blob`, a `ReadableStream`, an async
+/// iterable of byte chunks, or a function returning one of those.
+async fn value_bytes(path: &str, v: JsValue) -> Result<JsValue, JsValue> {
+    let mut v = v;
+    if let Some(f) = v.dyn_ref::<Function>() {
+        v = settle(f.call1(&JsValue::NULL, &path.into())?).await?;
+    }
+    if byte_length(&v).is_some() {
+        return Ok(v);
+    }
+    if let Some(b) = v.dyn_ref::<Blob>() {
+        return JsFuture::from(b.array_buffer()).await;
+    }
+    let chunks = Array::new();
+    let mut total = 0u32;
+    let mut push = |chunk: JsValue| -> Result<(), JsValue> {
+        let bytes = if chunk.is_instance_of::<Uint8Array>() {
+            chunk.unchecked_into::<Uint8Array>()
+        } else if byte_length(&chunk).is_some() {
+            Uint8Array::new(&chunk)
+        } else {
+            return Err(js_sys::Error::new("a stream chunk is not bytes (Uint8Array)").into());
+        };
+        total = total
+            .checked_add(bytes.length())
+            .ok_or_else(|| js_sys::Error::new("larger than 4 GiB"))?;
+        chunks.push(&bytes);
+        Ok(())
+    };
+    let iterator = Reflect::get(&v, &js_sys::Symbol::async_iterator())
+        .ok()
+        .filter(|f| f.is_function());
+    if Reflect::get(&v, &"getReader".into()).is_ok_and(|f| f.is_function()) {
+        let reader = call(&v, "getReader", &[])?;
+        loop {
+            let step = settle(call(&reader, "read", &[])?).await?;
+            if Reflect::get(&step, &"done".into())?.is_truthy() {
+                break;
+            }
+            push(Reflect::get(&step, &"value".into())?)?;
+        }
+    } else if let Some(f) = iterator {
+        let it = f.unchecked_ref::<Function>().call0(&v)?;
+        loop {
+            let step = settle(call(&it, "next", &[])?).await?;
+            if Reflect::get(&step, &"done".into())?.is_truthy() {
+                break;
+            }
+            push(Reflect::get(&step, &"value".into())?)?;
+        }
+    } else {
+        return Err(js_sys::Error::new(
+            "not a Blob, bytes, ReadableStream or async iterable of bytes",
+        )
+        .into());
+    }
+    let out = Uint8Array::new_with_length(total);
+    let mut at = 0;
+    for c in chunks.iter() {
+        let c: Uint8Array = c.unchecked_into();
+        out.set(&c, at);
+        at += c.length();
+    }
+    Ok(out.into())
+}
+
+/// What `fit` and `fill` take: `{ onProgress, onShard, zip, signal }`.
 struct Options {
     on_progress: Option<Function>,
     on_shard: Option<Function>,
+    zip: Option<WritableStream>,
     signal: Option<AbortSignal>,
 }
 
@@ -54,6 +240,7 @@ impl Options {
         Options {
             on_progress: get("onProgress").and_then(|v| v.dyn_into().ok()),
             on_shard: get("onShard").and_then(|v| v.dyn_into().ok()),
+            zip: get("zip").map(|v| v.unchecked_into()),
             signal: get("signal").and_then(|v| v.dyn_into().ok()),
         }
     }
@@ -91,14 +278,13 @@ fn string_of(item: &JsValue, key: &str) -> Option<String> {
 /// The bytes of a started read (`blob.arrayBuffer()`); a failure names
 /// the file.
 async fn read_bytes(path: &str, read: Promise) -> Result<Vec<u8>, JsValue> {
-    let buffer = JsFuture::from(read).await.map_err(|e| {
-        let why = e
-            .dyn_ref::<js_sys::Error>()
-            .map(|e| String::from(e.message()))
-            .unwrap_or_else(|| format!("{e:?}"));
-        js_error("io", &format!("{path}: cannot read the file: {why}"))
-    })?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    let buffer = JsFuture::from(read)
+        .await
+        .map_err(|e| js_error("io", &format!("{path}: cannot read the file: {}", why(&e))))?;
+    Ok(match buffer.dyn_ref::<Uint8Array>() {
+        Some(view) => view.to_vec(),
+        None => Uint8Array::new(&buffer).to_vec(),
+    })
 }
 
 async fn read_blob(path: &str, blob: &Blob) -> Result<Vec<u8>, JsValue> {
@@ -116,16 +302,14 @@ impl Job {
     ) -> Result<Job, JsValue> {
         let job_type = JobType::parse(job_type).map_err(error)?;
         let settings = settings_from_js(settings)?;
-        let mut blobs = HashMap::new();
+        let mut inputs = HashMap::new();
         let mut listing = Vec::new();
         for (i, item) in files.iter().enumerate() {
             let path = string_of(&item, "path")
                 .ok_or_else(|| js_error("layout", &format!("files[{i}] has no `path` string")))?;
-            let blob = blob_of(&item, "file").ok_or_else(|| {
-                js_error("layout", &format!("files[{i}] ({path}) has no `file` Blob"))
-            })?;
-            listing.push((path.clone(), blob.size() as u64));
-            blobs.insert(path, blob);
+            let (input, size) = Input::from_js(i, &path, &item)?;
+            listing.push((path.clone(), size));
+            inputs.insert(path, input);
         }
         let job = core::Job::new(
             JobKind::Run(job_type),
@@ -137,7 +321,7 @@ impl Job {
         Ok(Job {
             state: Rc::new(State {
                 job: RefCell::new(job),
-                files: blobs,
+                files: inputs,
             }),
         })
     }
@@ -157,7 +341,8 @@ impl Job {
 
     /// The column names of the dataset's first shard, read from as little
     /// of the file as core needs; `null` when they cannot be read
-    /// that way (pass 1 then reports what is wrong).
+    /// that way (pass 1 then reports what is wrong) or the shard is not a
+    /// `Blob` (a stream or URL is read only by the passes).
     #[wasm_bindgen(unchecked_return_type = "Promise<string[] | null>")]
     pub fn columns(&self) -> Promise {
         let state = self.state.clone();
@@ -166,7 +351,7 @@ impl Job {
             let Some(shard) = first else {
                 return Ok(JsValue::NULL);
             };
-            let Some(blob) = state.files.get(&shard.path()) else {
+            let Some(Input::Blob(blob)) = state.files.get(&shard.path()) else {
                 return Ok(JsValue::NULL);
             };
             let (size, probe) = (blob.size(), core::COLUMNS_PROBE_BYTES as f64);
@@ -198,13 +383,14 @@ impl Job {
                 let name = string_of(&item, "name").ok_or_else(|| {
                     js_error("artifact", &format!("artifacts[{i}] has no `name` string"))
                 })?;
-                let blob = blob_of(&item, "file").ok_or_else(|| {
+                let (input, _) = Input::from_js(i, &name, &item).map_err(|_| {
                     js_error(
                         "artifact",
-                        &format!("artifacts[{i}] ({name}) has no `file` Blob"),
+                        &format!("artifacts[{i}] ({name}) has no `file` or `url`"),
                     )
                 })?;
-                read.push((name.clone(), read_blob(&name, &blob).await?));
+                let bytes = read_bytes(&name, input.start(&name)).await?;
+                read.push((name.clone(), bytes));
             }
             state.job.borrow_mut().add_artifacts(read).map_err(error)?;
             Ok(JsValue::UNDEFINED)
@@ -331,24 +517,93 @@ fn batch_size() -> usize {
     }
 }
 
-/// Starts reading the Blobs of one batch.
+/// Starts reading the inputs of one batch.
 fn start_reads(state: &State, chunk: &[Shard]) -> Result<Vec<(String, Promise)>, JsValue> {
     chunk
         .iter()
         .map(|shard| {
             let path = shard.path();
-            let blob = state
+            let input = state
                 .files
                 .get(&path)
                 .ok_or_else(|| js_error("layout", &format!("{path}: file not given")))?;
-            Ok((path, blob.array_buffer()))
+            let read = input.start(&path);
+            Ok((path, read))
         })
         .collect()
 }
 
-/// One pass, a batch of shards at a time; the next batch's Blobs are read
-/// while the current batch runs (at most two batches in memory).
+/// The zip of a fill's outputs, written to a `WritableStream` as shards
+/// finish (each write awaited, so a slow reader holds the pass back).
+struct ZipOut {
+    writer: WritableStreamDefaultWriter,
+    zip: core::zip::ZipWriter,
+}
+
+impl ZipOut {
+    async fn write(&self, bytes: Vec<u8>) -> Result<(), JsValue> {
+        JsFuture::from(self.writer.ready()).await?;
+        let chunk = Uint8Array::from(&bytes[..]);
+        JsFuture::from(self.writer.write_with_chunk(&chunk)).await?;
+        Ok(())
+    }
+
+    async fn add(&mut self, path: &str, bytes: &[u8]) -> Result<(), JsValue> {
+        let out = self.zip.add(path, bytes);
+        self.write(out).await
+    }
+}
+
+/// One pass (see `run_pass_to`); with `options.zip`, a fill also writes the
+/// zip of every output shard and artifact, ending with the manifest and
+/// `_SUCCESS`, and closes the stream (aborts it on an error).
 async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsValue, JsValue> {
+    let Some(stream) = options.zip.clone().filter(|_| pass == Pass::Fill) else {
+        return run_pass_to(state, pass, &options, None).await;
+    };
+    let writer = stream
+        .get_writer()
+        .map_err(|e| js_error("io", &format!("cannot write the zip: {}", why(&e))))?;
+    let mut out = ZipOut {
+        writer,
+        zip: Default::default(),
+    };
+    let result = async {
+        let summary = run_pass_to(state.clone(), pass, &options, Some(&mut out)).await?;
+        let files = artifacts(&state.job.borrow())?;
+        for (name, bytes) in files {
+            out.add(&format!("model_artifacts/{name}"), &bytes).await?;
+        }
+        let end = std::mem::take(&mut out.zip)
+            .finish_output()
+            .map_err(error)?;
+        out.write(end).await?;
+        JsFuture::from(out.writer.close()).await?;
+        Ok(summary)
+    }
+    .await;
+    if let Err(e) = &result {
+        let _ = out.writer.abort_with_reason(e);
+    }
+    out.writer.release_lock();
+    result
+}
+
+/// A thrown JS value's message.
+fn why(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// One pass, a batch of shards at a time; the next batch's inputs are read
+/// while the current batch runs (at most two batches in memory).
+async fn run_pass_to(
+    state: Rc<State>,
+    pass: Pass,
+    options: &Options,
+    mut zip: Option<&mut ZipOut>,
+) -> Result<JsValue, JsValue> {
     let shards = state.job.borrow_mut().begin(pass).map_err(error)?;
     let mut guard = AbortOnDrop(&state, false);
     let chunks: Vec<&[Shard]> = shards.chunks(batch_size()).collect();
@@ -377,13 +632,18 @@ async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsVa
             }
             .map_err(error)?;
         }
-        if let (Pass::Fill, Some(f)) = (pass, &options.on_shard) {
+        if pass == Pass::Fill && (options.on_shard.is_some() || zip.is_some()) {
             for shard in chunk.iter() {
                 let path = shard.path();
                 let bytes = sink.take(&path).map_err(error)?;
-                let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
-                if let Some(p) = r.dyn_ref::<Promise>() {
-                    JsFuture::from(p.clone()).await?;
+                if let Some(z) = zip.as_deref_mut() {
+                    z.add(&path, &bytes).await?;
+                }
+                if let Some(f) = &options.on_shard {
+                    let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
+                    if let Some(p) = r.dyn_ref::<Promise>() {
+                        JsFuture::from(p.clone()).await?;
+                    }
                 }
             }
         }

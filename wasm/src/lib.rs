@@ -1,6 +1,7 @@
 //! shardimpute for JavaScript: pass 1 and pass 2 of `shardimpute-core` over
-//! browser `Blob`s and `File`s, with progress callbacks, cancellation, and
-//! errors as rejected promises carrying the CLI's one-line message.
+//! `Blob`s, bytes, streams or URLs, with progress callbacks, cancellation,
+//! the outputs as bytes or a zip written to a `WritableStream`, and errors
+//! as rejected promises carrying the CLI's one-line message.
 //!
 //! ```js
 //! import init, { Job, ZipWriter, threadCount } from './shardimpute_wasm.js';
@@ -93,6 +94,49 @@ impl ZipWriter {
             Some(z) => z.finish_output().map_err(error),
             None => Err(JsError::new("the zip is already finished").into()),
         }
+    }
+}
+
+/// Reads a zip archive held in memory (a dataset sent as one file): its
+/// entries, then each entry's bytes on demand (stored or deflate; sizes and
+/// CRC-32 checked; errors of kind `'zip'` name the entry).
+#[wasm_bindgen]
+pub struct ZipReader {
+    data: Vec<u8>,
+    entries: Vec<shardimpute_core::unzip::ZipEntry>,
+}
+
+#[wasm_bindgen]
+impl ZipReader {
+    /// Reads the archive's central directory.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: Vec<u8>) -> Result<ZipReader, JsValue> {
+        let entries = shardimpute_core::unzip::entries(&bytes).map_err(error)?;
+        Ok(ZipReader {
+            data: bytes,
+            entries,
+        })
+    }
+
+    /// The files of the archive, `[{ path, size }]` (folders left out).
+    #[wasm_bindgen(unchecked_return_type = "{ path: string; size: number }[]")]
+    pub fn entries(&self) -> Result<JsValue, JsValue> {
+        let list: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|e| serde_json::json!({ "path": e.name, "size": e.size }))
+            .collect();
+        to_js(&list)
+    }
+
+    /// The bytes of the entry at `path`.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, JsValue> {
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.name == path)
+            .ok_or_else(|| js_error("zip", &format!("{path}: not in the zip")))?;
+        shardimpute_core::unzip::read(&self.data, entry).map_err(error)
     }
 }
 

@@ -9,7 +9,7 @@ mod parquet;
 use std::io::{Read, Write};
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Shard, ShardFormat};
 use crate::error::{Error, ErrorKind, Result};
@@ -20,7 +20,7 @@ use crate::stats::TrainStats;
 pub use csv::write_field as write_csv_field;
 
 /// What pass 2 did to one shard.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShardReport {
     /// The split.
     pub split: String,

@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 use crate::dataset::Shard;
 use crate::error::{Error, Result};
+use crate::formats::ShardReport;
 use crate::io::{MemorySink, Sink, Source};
 use crate::job::{Control, Job, JobKind};
+use crate::plan::FillDict;
 use crate::settings::Settings;
 
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
@@ -254,45 +256,133 @@ pub fn run_folders(
     ctl: Control<'_>,
     timestamp: &str,
 ) -> Result<Job> {
-    check_folders(&at)?;
-    let files = list_dataset(at.input)?;
-    let mut job = Job::new(
-        kind,
-        settings,
-        files.iter().map(|f| (f.rel.as_str(), f.size)),
-        at.splits,
-    )?;
-    let refused: std::collections::HashMap<&str, &str> = files
-        .iter()
-        .filter_map(|f| f.refused.as_deref().map(|why| (f.rel.as_str(), why)))
-        .collect();
-    for shard in job.dataset().shards() {
-        if let Some(why) = refused.get(shard.path().as_str()) {
-            return Err(Error::layout(why.to_string()).in_file(shard.path()));
+    let mut run = FolderRun::open(kind, settings, at)?;
+    run.run_here(ctl)?;
+    run.finish(timestamp)
+}
+
+/// A job over folders, opened: the checks done, the dataset found, saved
+/// artifacts loaded and the output folders locked and ready. Either run
+/// the passes here ([`FolderRun::run_here`]), or drive the job's passes
+/// with shards done elsewhere (a distributed engine: pass 1 states merged
+/// into [`FolderRun::job_mut`], pass 2 shards written by [`stage_shard`]
+/// and taken over with [`FolderRun::adopt`]); then [`FolderRun::finish`]
+/// writes the artifacts and publishes. Dropped unfinished, it removes what
+/// was staged.
+pub struct FolderRun {
+    job: Job,
+    input: PathBuf,
+    output: Option<PathBuf>,
+    out: Outputs,
+}
+
+impl FolderRun {
+    /// Checks the folders, finds the shards, loads saved artifacts and
+    /// opens (locks and makes ready) the output folders.
+    pub fn open(kind: JobKind, settings: Settings, at: Folders<'_>) -> Result<FolderRun> {
+        check_folders(&at)?;
+        let files = list_dataset(at.input)?;
+        let mut job = Job::new(
+            kind,
+            settings,
+            files.iter().map(|f| (f.rel.as_str(), f.size)),
+            at.splits,
+        )?;
+        let refused: std::collections::HashMap<&str, &str> = files
+            .iter()
+            .filter_map(|f| f.refused.as_deref().map(|why| (f.rel.as_str(), why)))
+            .collect();
+        for shard in job.dataset().shards() {
+            if let Some(why) = refused.get(shard.path().as_str()) {
+                return Err(Error::layout(why.to_string()).in_file(shard.path()));
+            }
+        }
+        if let Some(dir) = at.artifacts_in {
+            job.add_artifacts(read_artifacts(dir)?)
+                .map_err(|e| e.in_file(dir.display().to_string()))?;
+        }
+        if let Some(file) = at.impute_dict {
+            job.load_fill_values(&file.display().to_string(), &read_file(file)?)?;
+        }
+        let out = Outputs::open(at.output, at.artifacts_out, at.overwrite)?;
+        Ok(FolderRun {
+            job,
+            input: at.input.to_path_buf(),
+            output: at.output.map(Path::to_path_buf),
+            out,
+        })
+    }
+
+    /// The job.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The job, to drive its passes step by step.
+    pub fn job_mut(&mut self) -> &mut Job {
+        &mut self.job
+    }
+
+    /// Where a shard's file is read from.
+    pub fn input_path(&self, shard: &Shard) -> PathBuf {
+        self.input.join(&shard.split).join(&shard.name)
+    }
+
+    /// The folder shards are written into (`None` for pass 1 only).
+    pub fn output(&self) -> Option<&Path> {
+        self.output.as_deref()
+    }
+
+    /// Runs the job's passes in this process, over the input folder.
+    pub fn run_here(&mut self, ctl: Control<'_>) -> Result<()> {
+        let source = DirSource {
+            root: self.input.clone(),
+        };
+        let no_shards = MemorySink::default();
+        let sink: &dyn Sink = match &self.out.shards {
+            Some(t) => t,
+            None => &no_shards,
+        };
+        self.job.run(&source, sink, ctl)
+    }
+
+    /// Takes over a shard's output that [`stage_shard`] wrote (named
+    /// `tmp_name`) into [`FolderRun::output`]: it is published with the
+    /// rest, or removed if the run fails.
+    pub fn adopt(&self, shard: &Shard, tmp_name: &str) -> Result<()> {
+        match &self.out.shards {
+            Some(t) => t.adopt(&shard.path(), tmp_name),
+            None => Err(Error::state("this run writes no shards")),
         }
     }
-    if let Some(dir) = at.artifacts_in {
-        job.add_artifacts(read_artifacts(dir)?)
-            .map_err(|e| e.in_file(dir.display().to_string()))?;
+
+    /// Writes the artifacts (`timestamp` goes into the report) and
+    /// publishes every target. Returns the job, for its reports and
+    /// warnings.
+    pub fn finish(self, timestamp: &str) -> Result<Job> {
+        for (name, bytes) in self.job.artifacts(timestamp)? {
+            self.out.put_artifact(&name, &bytes)?;
+        }
+        self.out.publish()?;
+        Ok(self.job)
     }
-    if let Some(file) = at.impute_dict {
-        job.load_fill_values(&file.display().to_string(), &read_file(file)?)?;
-    }
-    let source = DirSource {
-        root: at.input.to_path_buf(),
-    };
-    let out = Outputs::open(at.output, at.artifacts_out, at.overwrite)?;
-    let no_shards = MemorySink::default();
-    let sink: &dyn Sink = match &out.shards {
-        Some(t) => t,
-        None => &no_shards,
-    };
-    job.run(&source, sink, ctl)?;
-    for (name, bytes) in job.artifacts(timestamp)? {
-        out.put_artifact(&name, &bytes)?;
-    }
-    out.publish()?;
-    Ok(job)
+}
+
+/// Pass 2 of one shard from a file to an output folder that another
+/// process's [`FolderRun`] holds: reads `src`, fills it
+/// ([`crate::fill_shard`]) and writes the result under a temporary name
+/// beside `output/<split>/<name>`. Returns that name (for
+/// [`FolderRun::adopt`]) and the shard's report.
+pub fn stage_shard(
+    src: &Path,
+    shard: &Shard,
+    output: &Path,
+    dict: &FillDict,
+    settings: &Settings,
+) -> Result<(String, ShardReport)> {
+    let (bytes, report) = crate::job::fill_shard(shard, read_file(src)?, dict, settings)?;
+    let tmp = publish::stage(output, &shard.path(), &bytes)?;
+    Ok((tmp, report))
 }
 
 /// The folders a run writes into: the output folder (shards, and the

@@ -148,6 +148,34 @@ impl Target {
         Ok(())
     }
 
+    /// Takes over a file staged by another process with [`stage`] for
+    /// `root/rel` (a worker of a distributed run): it is published or
+    /// removed with the files this target staged itself.
+    pub(super) fn adopt(&self, rel: &str, tmp_name: &str) -> Result<()> {
+        let fin = self.root.join(rel);
+        let dir = fin.parent().unwrap_or(&self.root);
+        let expected = fin
+            .file_name()
+            .map(|n| format!(".{}.", n.to_string_lossy()))
+            .unwrap_or_default();
+        if tmp_name.contains('/') || !is_temp_name(tmp_name) || !tmp_name.starts_with(&expected) {
+            return Err(Error::layout(format!(
+                "{tmp_name} is not a staged name for {rel}"
+            )));
+        }
+        let tmp = dir.join(tmp_name);
+        let meta = fs::symlink_metadata(&tmp).map_err(|e| io_err(&tmp, "stat a staged file", e))?;
+        if !meta.is_file() {
+            return Err(Error::layout(format!("{} is not a file", tmp.display())));
+        }
+        lock(&self.staged)?.push(Staged {
+            tmp,
+            rel: rel.to_string(),
+            bytes: meta.len(),
+        });
+        Ok(())
+    }
+
     fn take(&self) -> Vec<Staged> {
         match self.staged.lock() {
             Ok(mut s) => std::mem::take(&mut *s),
@@ -218,6 +246,26 @@ fn rename(tmp: &Path, path: &Path) -> Result<()> {
         let _ = fs::remove_file(tmp);
         io_err(path, "rename into place", e)
     })
+}
+
+/// Writes `bytes` for `root/rel` under a temporary name beside it, as a
+/// [`Target`] stages a file, and returns that name, for the run that holds
+/// the target to [`Target::adopt`] it. For workers of a distributed run,
+/// which write into the output folder the driver locked.
+pub(super) fn stage(root: &Path, rel: &str, bytes: &[u8]) -> Result<String> {
+    if rel == MANIFEST_NAME
+        || rel == SUCCESS_NAME
+        || rel.split('/').any(|p| p == ".." || p.is_empty())
+    {
+        return Err(Error::layout(format!(
+            "{rel} cannot be written into an output folder"
+        )));
+    }
+    let tmp = write_temp(&root.join(rel), bytes)?;
+    Ok(tmp
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default())
 }
 
 /// Every file below `root`, as `/`-separated relative paths; symlinks are

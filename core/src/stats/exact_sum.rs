@@ -99,6 +99,34 @@ impl ExactSum {
         self.normalize();
     }
 
+    /// The exact state, for serialization: the digits carried (every digit
+    /// but the last in `[0, 2^32)`), then the counts of `+inf`, `-inf` and
+    /// NaN values. Equal sums give equal parts.
+    pub(crate) fn to_parts(&self) -> (Vec<i64>, [u64; 3]) {
+        let mut s = self.clone();
+        s.normalize();
+        (s.digits.to_vec(), [s.pos_inf, s.neg_inf, s.nan])
+    }
+
+    /// The sum of [`ExactSum::to_parts`]; `None` unless the digits are as
+    /// it gives them.
+    pub(crate) fn from_parts(digits: &[i64], specials: [u64; 3]) -> Option<ExactSum> {
+        let carried = digits.len() == DIGITS
+            && digits[..DIGITS - 1]
+                .iter()
+                .all(|d| (0..1i64 << DIGIT_BITS).contains(d))
+            // the top digit holds the sign: its magnitude stays far below
+            // what i64 arithmetic on it can reach
+            && digits[DIGITS - 1].unsigned_abs() < 1 << 40;
+        if !carried {
+            return None;
+        }
+        let mut out = ExactSum::default();
+        out.digits.copy_from_slice(digits);
+        [out.pos_inf, out.neg_inf, out.nan] = specials;
+        Some(out)
+    }
+
     /// Propagates carries: every digit but the last ends in `[0, 2^32)`.
     fn normalize(&mut self) {
         let mut carry = 0i64;

@@ -10,8 +10,11 @@
 //! strategy is the median, and nothing but cell counts when it is the label
 //! or excluded.
 
+pub(crate) mod codec;
 mod counts;
 mod exact_sum;
+
+pub use codec::STATE_VERSION;
 
 use hashbrown::HashMap;
 use serde::Serialize;
@@ -327,6 +330,19 @@ impl TrainStats {
             shards: 1,
             first_shard: Some(shard.to_string()),
         }
+    }
+
+    /// The state as bytes, to send to another process or machine: a
+    /// versioned, checksummed binary form that keeps exact sums and counts
+    /// exact (format version [`STATE_VERSION`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// A state from [`TrainStats::to_bytes`]'s bytes. Damaged, truncated
+    /// or foreign bytes, or another format version, are an error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<TrainStats> {
+        codec::decode(bytes)
     }
 
     /// Merges two states (associative, commutative). Shards must have the

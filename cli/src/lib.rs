@@ -1,0 +1,288 @@
+//! `shardimpute`: the native command line over `shardimpute-core`, as a
+//! library, so that other front ends (the Python package's `python -m
+//! shardimpute`) run the very same command line: [`main_with`].
+//!
+//! Glue only: flags to settings (`args`), a progress bar, and the exit
+//! path; core runs the job over the folders. Exit codes: 0 success, 1 the
+//! run failed, 2 bad command line, 130 interrupted (Ctrl-C: nothing left).
+
+mod args;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use shardimpute_core::fs::{run_folders, split_folders, Folders};
+use shardimpute_core::{utc_timestamp, Control, Job, JobKind, JobType, Pass, Progress, Settings};
+
+use args::{Cli, Command, Common};
+
+/// Set by Ctrl-C (SIGINT): the job stops before its next shard and removes
+/// what it wrote.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+fn on_interrupt() {
+    extern "C" fn handler(_: libc::c_int) {
+        INTERRUPTED.store(true, Ordering::Relaxed);
+        // SAFETY: signal() is async-signal-safe; a second Ctrl-C kills at once
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+        }
+    }
+    // SAFETY: installs a handler that only stores to an atomic and resets itself
+    unsafe {
+        libc::signal(libc::SIGINT, handler as *const () as libc::sighandler_t);
+    }
+}
+
+#[cfg(not(unix))]
+fn on_interrupt() {}
+
+/// Runs a whole job over folders, as [`run_folders`] does (its
+/// arguments and result): what [`main_with_runner`] lets a front end
+/// replace, to run the passes elsewhere (a cluster), keeping the rest of
+/// the command line (flags, settings, messages, exit codes).
+pub type Runner<'r> =
+    dyn Fn(JobKind, Settings, Folders<'_>, Control<'_>, &str) -> shardimpute_core::Result<Job> + 'r;
+
+/// The command line: `args` as a process gets them (the program name
+/// first). Returns the exit code; installs a Ctrl-C handler.
+pub fn main_with<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    main_with_runner(args, &run_folders)
+}
+
+/// [`main_with`], with the job run by `runner` instead of
+/// [`run_folders`].
+pub fn main_with_runner<I, T>(args: I, runner: &Runner<'_>) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    ExitCode::from(exit_code(args, runner))
+}
+
+/// [`main_with_runner`]'s exit code as a number.
+pub fn exit_code<I, T>(args: I, runner: &Runner<'_>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    on_interrupt();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli, runner) {
+        Ok(()) => 0,
+        Err(e) => {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return 0;
+                }
+            }
+            eprintln!("shardimpute: error: {e:#}");
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                return 130;
+            }
+            1
+        }
+    }
+}
+
+/// glibc keeps memory freed by a shard's buffers in its heaps, where it
+/// fragments: peak memory then creeps up with the number of shards. Handing
+/// it back after each shard keeps the peak flat (fixing the mmap threshold
+/// instead costs a third of the speed in page faults).
+/// Shards between two [`release_free_memory`] calls: each call makes the
+/// next shards fault their pages in again, so not after every shard.
+const TRIM_EVERY: usize = 8;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() {
+    // SAFETY: malloc_trim only returns free heap pages to the system; it is
+    // thread-safe and touches no memory in use.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
+
+/// One invocation: what to run, where from and where to.
+struct Invocation<'a> {
+    kind: JobKind,
+    common: &'a Common,
+    input: &'a Path,
+    /// Where shards go (`None` for pass 1 only).
+    output: Option<&'a Path>,
+    artifacts_out: PathBuf,
+    artifacts_in: Option<&'a Path>,
+    impute_dict: Option<&'a Path>,
+    splits: Option<Vec<String>>,
+}
+
+fn run(cli: Cli, runner: &Runner<'_>) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Run(a) => {
+            let job_type = JobType::parse(&a.job_type)?;
+            if job_type != JobType::Training && a.artifacts_in.is_none() {
+                anyhow::bail!(
+                    "a {} job needs --artifacts-in DIR holding impute_dict.pkl",
+                    job_type.name()
+                );
+            }
+            execute(
+                runner,
+                Invocation {
+                    kind: JobKind::Run(job_type),
+                    common: &a.common,
+                    input: &a.input,
+                    output: Some(&a.output),
+                    artifacts_out: a
+                        .artifacts_out
+                        .clone()
+                        .unwrap_or_else(|| a.output.join("model_artifacts")),
+                    artifacts_in: a.artifacts_in.as_deref(),
+                    impute_dict: None,
+                    splits: args::splits(&a.splits),
+                },
+            )
+        }
+        Command::Fill(a) => {
+            if a.impute_dict.is_none() && a.artifacts_in.is_none() {
+                anyhow::bail!("fill needs --impute-dict FILE or --artifacts-in DIR");
+            }
+            let splits = match args::splits(&a.splits) {
+                Some(s) => s,
+                None => split_folders(&a.input)
+                    .with_context(|| format!("input {}", a.input.display()))?,
+            };
+            execute(
+                runner,
+                Invocation {
+                    kind: JobKind::Fill,
+                    common: &a.common,
+                    input: &a.input,
+                    output: Some(&a.output),
+                    artifacts_out: a.output.join("model_artifacts"),
+                    artifacts_in: a.artifacts_in.as_deref(),
+                    impute_dict: a.impute_dict.as_deref(),
+                    splits: Some(splits),
+                },
+            )
+        }
+        Command::Fit(a) => execute(
+            runner,
+            Invocation {
+                kind: JobKind::Fit,
+                common: &a.common,
+                input: &a.input,
+                output: None,
+                artifacts_out: a.artifacts_out.clone(),
+                artifacts_in: None,
+                impute_dict: None,
+                splits: None,
+            },
+        ),
+    }
+}
+
+/// The thread pool: `--threads`, at most 8 per core.
+fn start_threads(asked: Option<usize>) -> anyhow::Result<()> {
+    let Some(n) = asked else { return Ok(()) };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = 8 * cores;
+    if n > cap {
+        eprintln!("shardimpute: warning: --threads {n} is more than 8 per core; using {cap}");
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n.clamp(1, cap))
+        .build_global()
+        .context("cannot start the thread pool")
+}
+
+fn execute(runner: &Runner<'_>, inv: Invocation<'_>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let settings = inv.common.settings(std::env::vars())?;
+    start_threads(inv.common.threads)?;
+    let bar = progress_bar(inv.common.quiet);
+    let progress = on_progress(&bar);
+    let ctl = Control {
+        cancel: Some(&INTERRUPTED),
+        progress: Some(&progress),
+    };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let folders = Folders {
+        input: inv.input,
+        output: inv.output,
+        artifacts_out: &inv.artifacts_out,
+        artifacts_in: inv.artifacts_in,
+        impute_dict: inv.impute_dict,
+        splits: inv.splits,
+        overwrite: inv.common.overwrite,
+    };
+    let result = runner(inv.kind, settings, folders, ctl, &utc_timestamp(now));
+    bar.finish_and_clear();
+    let job = result.with_context(|| format!("input {}", inv.input.display()))?;
+    for w in job.warnings() {
+        eprintln!("shardimpute: warning: {w}");
+    }
+    if !inv.common.quiet {
+        let line = job.summary_line(
+            started.elapsed().as_secs_f64(),
+            &inv.artifacts_out.display().to_string(),
+        );
+        writeln!(std::io::stdout(), "{line}")?;
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr, hidden when it is not a terminal or `--quiet`.
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{prefix:>7} [{bar:30}] {msg} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn on_progress(bar: &ProgressBar) -> impl Fn(&Progress) + Sync + '_ {
+    move |p: &Progress| {
+        if p.shards_done.is_multiple_of(TRIM_EVERY) {
+            release_free_memory();
+        }
+        bar.set_prefix(match p.pass {
+            Pass::Fit => "pass 1",
+            Pass::Fill => "pass 2",
+        });
+        if p.shards_done == 1 {
+            bar.reset();
+        }
+        bar.set_length(p.bytes_total);
+        bar.set_position(p.bytes_done);
+        bar.set_message(format!("{}/{} shards", p.shards_done, p.shards_total));
+    }
+}

@@ -1,0 +1,293 @@
+// The JavaScript API's inputs beyond Blobs and its zip output: shards as
+// URLs (fetched from a local HTTP server here, as from object storage),
+// ReadableStreams, async iterables and bytes, and the zip of every output
+// written to a WritableStream. The outputs are compared with the native
+// CLI's, file by file (Python's zipfile reads the zip), and with the
+// fixtures' expected fill values; reads are counted to show that shards
+// are read a few at a time.
+//
+//   node --test tests/api/      (after make dist and cargo build -p shardimpute)
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { untimed } from '../untimed.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fixtures = path.join(root, 'tests/fixtures');
+const wasmJs = process.env.SHARDIMPUTE_WASM_JS ?? path.join(root, 'dist/st/shardimpute_wasm.js');
+const cli = process.env.SHARDIMPUTE_CLI ?? path.join(root, 'target/debug/shardimpute');
+
+let w;
+let server;
+let base;
+/** Requests the server answered, by path. */
+const served = [];
+
+before(async () => {
+  assert.ok(fs.existsSync(wasmJs), `${wasmJs} is missing: run make dist`);
+  assert.ok(fs.existsSync(cli), `${cli} is missing: run cargo build -p shardimpute`);
+  w = await import(pathToFileURL(wasmJs).href);
+  await w.default({ module_or_path: fs.readFileSync(wasmJs.replace(/\.js$/, '_bg.wasm')) });
+  // the fixtures folder over HTTP; anything else is a 404
+  server = http.createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const file = path.join(fixtures, rel);
+    served.push(rel);
+    if (!file.startsWith(fixtures + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${server.address().port}/`;
+});
+
+after(() => server?.close());
+
+function caseInfo(name) {
+  const dir = path.join(fixtures, name);
+  return {
+    name,
+    dir,
+    input: path.join(dir, 'input'),
+    env: fs.readFileSync(path.join(dir, 'env.txt'), 'utf8'),
+    job: fs.readFileSync(path.join(dir, 'job_type.txt'), 'utf8').trim(),
+  };
+}
+
+/** Paths of the files under `dir`, relative to it, sorted. */
+function list(dir) {
+  const out = [];
+  const walk = (d, rel) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
+}
+
+function tree(dir) {
+  return new Map(list(dir).map((p) => [p, fs.readFileSync(path.join(dir, p))]));
+}
+
+function tmpdir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'shardimpute-inputs-'));
+}
+
+/** The native CLI's output folder for a case, by path (manifest and _SUCCESS included). */
+function runCli(c) {
+  const out = tmpdir();
+  const args = ['run', '--job-type', c.job, '--input', c.input, '--output', out, '--quiet'];
+  if (c.job !== 'training') args.push('--artifacts-in', path.join(c.dir, 'artifacts_in'));
+  const env = { ...process.env };
+  for (const line of c.env.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) env[line.slice(0, i).trim()] = line.slice(i + 1);
+  }
+  execFileSync(cli, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const files = tree(out);
+  fs.rmSync(out, { recursive: true, force: true });
+  return files;
+}
+
+/** A WritableStream collecting what is written; `slow` delays each write. */
+function collector(slow = 0) {
+  const chunks = [];
+  let writing = 0;
+  let most = 0;
+  const stream = new WritableStream({
+    async write(chunk) {
+      writing++;
+      most = Math.max(most, writing);
+      if (slow) await new Promise((ok) => setTimeout(ok, slow));
+      chunks.push(Buffer.from(chunk));
+      writing--;
+    },
+  });
+  return { stream, bytes: () => Buffer.concat(chunks), most: () => most };
+}
+
+/**
+ * A zip's entries as Python's zipfile reads them (CRCs checked): `names`
+ * in archive order, `files` by path.
+ */
+function pythonZip(bytes) {
+  const dir = tmpdir();
+  fs.writeFileSync(path.join(dir, 'out.zip'), bytes);
+  const script = 'import sys, zipfile, json\n'
+    + 'z = zipfile.ZipFile(sys.argv[1])\n'
+    + 'assert z.testzip() is None\n'
+    + 'z.extractall(sys.argv[2])\n'
+    + 'print(json.dumps(z.namelist()))';
+  const names = JSON.parse(execFileSync('python3', ['-c', script, path.join(dir, 'out.zip'), path.join(dir, 'x')]).toString());
+  const files = tree(path.join(dir, 'x'));
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { names, files };
+}
+
+function assertSameAsCli(got, want) {
+  assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), 'the same files');
+  for (const [p, bytes] of want) assert.ok(untimed(p, got.get(p)).equals(untimed(p, bytes)), `${p} differs from the CLI's`);
+}
+
+/** Runs a case with the given inputs; the zip written to a WritableStream. */
+async function runToZip(c, files, artifacts, slow = 0) {
+  const job = new w.Job(c.job, w.settingsFromEnv(c.env), files);
+  if (c.job === 'training') await job.fit();
+  else await job.addArtifacts(artifacts);
+  const out = collector(slow);
+  const summary = await job.fill({ zip: out.stream });
+  job.free();
+  return { zip: pythonZip(out.bytes()), summary, most: out.most() };
+}
+
+const CASES = ['csv-defaults', 'parquet-defaults', 'csvgz-defaults', 'csv-inference'];
+
+for (const name of CASES) {
+  test(`${name}: shards and artifacts as URLs, the zip to a WritableStream: the CLI's files`, async () => {
+    const c = caseInfo(name);
+    const rel = path.relative(fixtures, c.input);
+    const files = list(c.input).map((p) => ({ path: p, url: new URL(`${rel}/${p}`, base) }));
+    const artifactsDir = path.join(c.dir, 'artifacts_in');
+    const artifacts = fs.existsSync(artifactsDir)
+      ? fs.readdirSync(artifactsDir).sort().map((n) => ({ name: n, url: `${base}${name}/artifacts_in/${n}` }))
+      : [];
+    const { zip, summary } = await runToZip(c, files, artifacts, 2);
+    // a complete output: the manifest, then _SUCCESS, last
+    assert.deepEqual(zip.names.slice(-2), ['_shardimpute_manifest.json', '_SUCCESS']);
+    assertSameAsCli(zip.files, runCli(c));
+    assert.equal(summary.rows_in_equals_rows_out, true);
+    const expected = path.join(c.dir, 'expected/impute_dict.json');
+    if (fs.existsSync(expected)) {
+      assert.deepEqual(JSON.parse(zip.files.get('model_artifacts/impute_dict.json')), JSON.parse(fs.readFileSync(expected)));
+    }
+  });
+}
+
+test('ReadableStreams, async iterables and bytes give the CLI\'s output; reads are a few at a time', async () => {
+  const c = caseInfo('csv-defaults');
+  let open = 0;
+  let most = 0;
+  const opened = [];
+  const kinds = [
+    // a function returning a ReadableStream in small chunks
+    (bytes) => () => new ReadableStream({
+      start(ctl) {
+        for (let i = 0; i < bytes.length; i += 1000) ctl.enqueue(bytes.subarray(i, i + 1000));
+        ctl.close();
+      },
+    }),
+    // an async generator function (an async iterable each time it is called)
+    (bytes) => async function* chunks() {
+      yield bytes.subarray(0, 7);
+      yield bytes.subarray(7);
+    },
+    // bytes, as a Uint8Array and as an ArrayBuffer
+    (bytes) => new Uint8Array(bytes),
+    (bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+  ];
+  const files = list(c.input).map((p, i) => {
+    const bytes = fs.readFileSync(path.join(c.input, p));
+    const source = kinds[i % kinds.length](bytes);
+    if (typeof source !== 'function') return { path: p, file: source };
+    // counts the reads in flight: from opened until the engine read the end
+    const counted = (...args) => {
+      opened.push(p);
+      open++;
+      most = Math.max(most, open);
+      const s = source(...args);
+      if (s instanceof ReadableStream) return s.pipeThrough(new TransformStream({ flush() { open--; } }));
+      return (async function* whole() {
+        yield* s;
+        open--;
+      }());
+    };
+    return { path: p, file: counted };
+  });
+  const job = new w.Job(c.job, w.settingsFromEnv(c.env), files);
+  assert.equal(job.dataset.splits[0].shards[2].size, fs.statSync(path.join(c.input, 'train/part-00002.csv')).size,
+    'bytes give their size');
+  await job.fit();
+  const out = new Map();
+  await job.fill({ onShard: (p, b) => out.set(p, Buffer.from(b)) });
+  for (const [n, b] of Object.entries(job.artifacts())) out.set(`model_artifacts/${n}`, Buffer.from(b));
+  const want = runCli(c);
+  want.delete('_SUCCESS');
+  want.delete('_shardimpute_manifest.json');
+  assertSameAsCli(out, want);
+  // the single-threaded build reads one shard ahead of the one it runs
+  assert.ok(most <= 2, `${most} reads at once`);
+  assert.ok(opened.length > 0);
+});
+
+test('a stream given as it is is read once; a second pass says which shard and what to give', async () => {
+  const c = caseInfo('csv-defaults');
+  const files = list(c.input).map((p) => ({ path: p, file: fs.createReadStream(path.join(c.input, p)) }));
+  const job = new w.Job(c.job, w.settingsFromEnv(c.env), files);
+  await job.fit(); // a Node stream is an async iterable of Buffers
+  const e = await job.fill().then(() => assert.fail('resolved'), (x) => x);
+  assert.equal(e.kind, 'io');
+  assert.match(e.message, /^train\/part-00000\.csv: cannot read the file: this stream was already read; give a function/);
+});
+
+test('a URL that fails names the shard and the HTTP status (kind io); a bad zip stream is aborted', async () => {
+  const c = caseInfo('csv-defaults');
+  const files = list(c.input).map((p) => ({ path: p, url: `${base}csv-defaults/input/${p}` }));
+  files[5].url = `${base}nowhere/${files[5].path}`;
+  const job = new w.Job(c.job, w.settingsFromEnv(c.env), files);
+  await job.fit();
+  let aborted = null;
+  const stream = new WritableStream({ write() {}, abort(reason) { aborted = reason; } });
+  const e = await job.fill({ zip: stream }).then(() => assert.fail('resolved'), (x) => x);
+  assert.equal(e.kind, 'io');
+  assert.equal(e.message, `${files[5].path}: cannot read the file: HTTP 404 from ${files[5].url}`);
+  assert.equal(aborted, e, 'the zip stream is aborted with the error');
+  assert.ok(served.includes(`/nowhere/${files[5].path}`));
+});
+
+test('ZipReader reads our zip and a deflated one; a damaged entry is named (kind zip)', async () => {
+  const c = caseInfo('csv-defaults');
+  const z = new w.ZipWriter();
+  const parts = [];
+  for (const p of list(c.input)) parts.push(z.add(p, fs.readFileSync(path.join(c.input, p))));
+  parts.push(z.finish());
+  const r = new w.ZipReader(Buffer.concat(parts));
+  const names = r.entries().map((e) => e.path);
+  assert.deepEqual(names, [...list(c.input), '_shardimpute_manifest.json', '_SUCCESS']);
+  for (const p of list(c.input)) assert.ok(Buffer.from(r.read(p)).equals(fs.readFileSync(path.join(c.input, p))), p);
+  // deflated by Python's zipfile, inside a top folder
+  const dir = tmpdir();
+  execFileSync('python3', ['-c', 'import sys, zipfile, os\n'
+    + 'with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:\n'
+    + '    for d, _, fs in os.walk(sys.argv[1]):\n'
+    + '        for f in fs: z.write(os.path.join(d, f), os.path.join("data", os.path.relpath(os.path.join(d, f), sys.argv[1])))',
+  c.input, path.join(dir, 'in.zip')]);
+  const deflated = fs.readFileSync(path.join(dir, 'in.zip'));
+  const d = new w.ZipReader(deflated);
+  for (const p of list(c.input)) assert.ok(Buffer.from(d.read(`data/${p}`)).equals(fs.readFileSync(path.join(c.input, p))), p);
+  // one flipped byte in an entry's data
+  const at = deflated.indexOf('data/train/part-00001.csv') + 'data/train/part-00001.csv'.length + 20;
+  deflated[at] ^= 0xff;
+  const e = (() => {
+    try {
+      new w.ZipReader(deflated).read('data/train/part-00001.csv');
+    } catch (x) {
+      return x;
+    }
+    return assert.fail('read a damaged entry');
+  })();
+  assert.equal(e.kind, 'zip');
+  assert.match(e.message, /^data\/train\/part-00001\.csv: invalid zip: /);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
