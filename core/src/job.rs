@@ -11,6 +11,7 @@
 //! running total as it finishes, so memory does not grow with the number
 //! of shards.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -584,17 +585,23 @@ impl Job {
     /// pass's shards, once.
     pub fn add_fill_reports(&mut self, reports: Vec<ShardReport>) -> Result<()> {
         self.expect_running(Pass::Fill)?;
-        let shards = self.shards(Pass::Fill);
+        // by path, so recording many reports stays linear
+        let shards: HashMap<String, Shard> = self
+            .shards(Pass::Fill)
+            .into_iter()
+            .map(|s| (s.path(), s))
+            .collect();
+        let mut done: HashSet<String> = self
+            .reports
+            .iter()
+            .map(|o| format!("{}/{}", o.split, o.name))
+            .collect();
         for r in &reports {
             let path = format!("{}/{}", r.split, r.name);
-            let Some(shard) = shards.iter().find(|s| s.path() == path) else {
+            let Some(shard) = shards.get(&path) else {
                 return Err(Error::state(format!("{path} is not a shard of this job")));
             };
-            if self
-                .reports
-                .iter()
-                .any(|o| o.split == r.split && o.name == r.name)
-            {
+            if !done.insert(path.clone()) {
                 return Err(Error::state(format!("{path} was filled twice")));
             }
             self.counter
@@ -611,7 +618,7 @@ impl Job {
         self.unfinished = None;
         // batches may come in any order: the reports (and so the summary)
         // follow the shard order
-        let order: std::collections::HashMap<String, usize> = self
+        let order: HashMap<String, usize> = self
             .shards(Pass::Fill)
             .iter()
             .enumerate()

@@ -21,7 +21,12 @@
 //! state), `plan` (types, strategies, fill values), `pandas` (pandas'
 //! semantics), `artifacts` (pickle, JSON, summary, reports).
 
-#![feature(portable_simd)]
+// SIMD field scanning (formats/csv/reader.rs); wasm without simd128 scans
+// byte by byte
+#![cfg_attr(
+    any(not(target_arch = "wasm32"), target_feature = "simd128"),
+    feature(portable_simd)
+)]
 
 mod artifacts;
 mod dataset;

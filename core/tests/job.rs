@@ -312,3 +312,50 @@ fn each_summary_column_has_one_name_key() {
         assert_eq!(summary.matches(&key).count(), 1, "{column}: {summary}");
     }
 }
+
+#[test]
+fn reports_of_shards_filled_elsewhere_are_recorded_once_each() {
+    // pass 2 done shard by shard with `fill_shard` (as on a cluster), the
+    // reports handed back in reverse: the same summary as `fill`
+    let files = dataset(5, 4);
+    let mut here = new_job(&files, Settings::default());
+    here.fit(&source(&files), Control::default()).unwrap();
+    here.fill(&source(&files), &MemorySink::default(), Control::default())
+        .unwrap();
+    let mut job = new_job(&files, Settings::default());
+    job.fit(&source(&files), Control::default()).unwrap();
+    let dict = job.fill_values().unwrap().clone();
+    let bytes: HashMap<String, Vec<u8>> = files.iter().cloned().collect();
+    let shards = job.begin(Pass::Fill).unwrap();
+    let mut reports: Vec<_> = shards
+        .iter()
+        .map(|s| {
+            let b = bytes[&s.path()].clone();
+            shardimpute_core::fill_shard(s, b, &dict, job.settings())
+                .unwrap()
+                .1
+        })
+        .collect();
+    reports.reverse();
+    let one = reports[0].clone();
+    job.add_fill_reports(reports).unwrap();
+    let twice = job.add_fill_reports(vec![one]).unwrap_err();
+    assert!(twice.to_string().contains("filled twice"), "{twice}");
+    let mut foreign = here.reports()[0].clone();
+    foreign.name = "part-09999.csv".into();
+    let unknown = job.add_fill_reports(vec![foreign]).unwrap_err();
+    assert!(
+        unknown.to_string().contains("not a shard of this job"),
+        "{unknown}"
+    );
+    job.finish_fill().unwrap();
+    let summary = |j: &Job| {
+        j.artifacts("t")
+            .unwrap()
+            .into_iter()
+            .find(|(n, _)| n == shardimpute_core::SUMMARY_NAME)
+            .unwrap()
+            .1
+    };
+    assert_eq!(summary(&job), summary(&here));
+}
