@@ -6,7 +6,7 @@
 
 mod args;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,8 +42,22 @@ fn on_interrupt() {
 #[cfg(not(unix))]
 fn on_interrupt() {}
 
+/// WASI starts in `/`: a launcher that preopens the host's file system
+/// passes its working folder as `PWD`, so relative paths mean what they
+/// mean natively.
+#[cfg(target_os = "wasi")]
+fn enter_working_folder() {
+    if let Some(dir) = std::env::var_os("PWD") {
+        let _ = std::env::set_current_dir(dir);
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn enter_working_folder() {}
+
 fn main() -> ExitCode {
     on_interrupt();
+    enter_working_folder();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -162,7 +176,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// WASI (preview 1) has no threads: rayon runs everything on the current
+/// thread, whatever `--threads` asks (the output is the same bytes).
+#[cfg(target_os = "wasi")]
+fn start_threads(_asked: Option<usize>) -> anyhow::Result<()> {
+    Ok(())
+}
+
 /// The thread pool: `--threads`, at most 8 per core.
+#[cfg(not(target_os = "wasi"))]
 fn start_threads(asked: Option<usize>) -> anyhow::Result<()> {
     let Some(n) = asked else { return Ok(()) };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -214,9 +236,18 @@ fn execute(inv: Invocation<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether stderr is a terminal. Under WASI the host says so in
+/// `SHARDIMPUTE_STDERR_TTY=1` (runtimes report pipes as terminals there).
+fn stderr_is_terminal() -> bool {
+    #[cfg(target_os = "wasi")]
+    return std::env::var_os("SHARDIMPUTE_STDERR_TTY").is_some_and(|v| v == "1");
+    #[cfg(not(target_os = "wasi"))]
+    return std::io::IsTerminal::is_terminal(&std::io::stderr());
+}
+
 /// A progress bar on stderr, hidden when it is not a terminal or `--quiet`.
 fn progress_bar(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
+    if quiet || !stderr_is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -226,7 +257,10 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
     bar.set_style(style);
-    bar.enable_steady_tick(Duration::from_millis(200));
+    // the tick runs on a thread of its own, which WASI does not have
+    if cfg!(not(target_os = "wasi")) {
+        bar.enable_steady_tick(Duration::from_millis(200));
+    }
     bar
 }
 
