@@ -77,13 +77,37 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("shardimpute: error: {e:#}");
+            eprintln!(
+                "shardimpute: error: {}",
+                without_os_error_numbers(&format!("{e:#}"))
+            );
             if INTERRUPTED.load(Ordering::Relaxed) {
                 return ExitCode::from(130);
             }
             ExitCode::from(1)
         }
     }
+}
+
+/// `text` without std's " (os error N)": the numbers differ between
+/// systems (WASI's ENOENT is 44, Linux's 2) where the words do not, and
+/// the CLI prints the same message on every one.
+fn without_os_error_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + " (os error ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(" (os error ");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// glibc keeps memory freed by a shard's buffers in its heaps, where it
