@@ -305,3 +305,23 @@ fn on_progress(bar: &ProgressBar) -> impl Fn(&Progress) + Sync + '_ {
         bar.set_message(format!("{}/{} shards", p.shards_done, p.shards_total));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::without_os_error_numbers;
+
+    #[test]
+    fn os_error_numbers_are_left_out_and_nothing_else() {
+        assert_eq!(
+            without_os_error_numbers("a: cannot read: No such file or directory (os error 2)"),
+            "a: cannot read: No such file or directory"
+        );
+        assert_eq!(
+            without_os_error_numbers("x (os error 44): y (os error 13)"),
+            "x: y"
+        );
+        for kept in ["(os error x)", "a (os error )", "a (os error 2", "plain"] {
+            assert_eq!(without_os_error_numbers(kept), kept);
+        }
+    }
+}
