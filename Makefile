@@ -12,13 +12,14 @@ help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
 	@echo "make dist   build the static site into dist/"
 	@echo "make test   every test: fmt, clippy, docs, native tests, wasm builds, browser tests"
+	@echo "make npm    the npm package: target/npm/shardimpute-<version>.tgz (npm/README.md)"
 	@echo "make bench  benchmarks (CLI vs Polars vs DuckDB; see bench/README.md)"
 	@echo "make bench-smoke  the benchmark on tiny sets, once: every contender runs, fill values agree"
 	@echo "make bench-memory  peak memory as the shard count grows"
 	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
 
 ## every test, as CI runs it
-test: lint native-test python-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test edge-test
+test: lint native-test python-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test edge-test npm-test
 
 lint:
 	scripts/setup.sh native
@@ -137,3 +138,4 @@ memory-smoke:
 	MEMORY_ROWS=500 MEMORY_BUILD=debug bench/memory.sh
 
 include web.mk
+include npm.mk

@@ -14,12 +14,14 @@ WEB_PORT ?= 8080
 # dir, so it never fights native builds over flags or locks.
 WASM_MT_ENV := $(WASM_CC) CFLAGS_wasm32_unknown_unknown="-matomics -mbulk-memory" \
   CARGO_UNSTABLE_BUILD_STD=panic_abort,std CARGO_TARGET_DIR=target/wasm-mt
-# Single-threaded build: the same crate without those flags, with simd128
-# only (as the threaded build has: every browser since 2021). Setting
-# CARGO_ENCODED_RUSTFLAGS replaces them (CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS
+# Single-threaded build: the same crate without those flags, built for
+# size (the npm package's smallest wasm): the wasm-size profile (Cargo.toml),
+# no file/line in panic messages, then wasm-opt -Oz. CARGO_ENCODED_RUSTFLAGS
+# replaces the threaded flags (CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS
 # would be merged with them).
-WASM_ST_ENV := $(WASM_CC) CARGO_ENCODED_RUSTFLAGS=-Ctarget-feature=+simd128
+WASM_ST_ENV := $(WASM_CC) CARGO_ENCODED_RUSTFLAGS=-Zlocation-detail=none
 WASM_ST_DIR := target/wasm-st
+WASM_ST_PROFILE := wasm-size
 
 .PHONY: dist run web-test screenshot
 
@@ -30,9 +32,10 @@ dist:
 	@# module name wasm-bindgen gives them, as dist/st/ has
 	cd dist && for f in shardimpute-wasm*; do mv "$$f" "$${f/shardimpute-wasm/shardimpute_wasm}"; done \
 	  && sed -i 's/shardimpute-wasm_bg\.wasm/shardimpute_wasm_bg.wasm/g' shardimpute_wasm.js
-	$(WASM_ST_ENV) $(CARGO) build --release -p shardimpute-wasm --target $(WASM_TARGET) --target-dir $(WASM_ST_DIR)
+	$(WASM_ST_ENV) $(CARGO) build --profile $(WASM_ST_PROFILE) -p shardimpute-wasm --target $(WASM_TARGET) --target-dir $(WASM_ST_DIR)
 	wasm-bindgen --target web --out-dir dist/st \
-	  $(WASM_ST_DIR)/$(WASM_TARGET)/release/shardimpute_wasm.wasm
+	  $(WASM_ST_DIR)/$(WASM_TARGET)/$(WASM_ST_PROFILE)/shardimpute_wasm.wasm
+	scripts/wasm-opt.sh dist/st/shardimpute_wasm_bg.wasm
 
 run:
 	$(MAKE) dist

@@ -3,13 +3,16 @@
 # already present. Safe to run again: a second run takes a few seconds.
 #
 #   scripts/setup.sh native   Rust toolchain (pinned nightly), wasm32 target
-#   scripts/setup.sh web      + trunk, wasm-bindgen-cli, clang/lld, wasm-opt
+#   scripts/setup.sh web      + trunk, wasm-bindgen-cli, clang/lld, and Deno and
+#                             binaryen (wasm-opt) from npm, pinned, in target/js-tools/
 #   scripts/setup.sh browser  + Chromium and playwright-core for browser tests
 #   scripts/setup.sh bench    + a Python venv with numpy, pandas, pyarrow, duckdb
 #                             and polars (pinned)
 #   scripts/setup.sh fuzz     + cargo-fuzz (the fuzz targets in fuzz/)
 #   scripts/setup.sh edge     workerd (Cloudflare's runtime, pinned npm package)
 #                             in examples/edge-worker/node_modules/
+#   scripts/setup.sh npm      + the npm package's CLI for WASI: a Rust toolchain
+#                             with wasm32-wasip1, and wasi-libc's C headers
 #   scripts/setup.sh python   .venv-test/: pinned numpy, pandas, pyarrow for the
 #                             test oracle (tests/fixtures/) and the output checks
 #   scripts/setup.sh python-pkg  .venv-py/: pinned maturin, dask[distributed],
@@ -30,6 +33,12 @@ CARGO_FUZZ_VERSION=0.13.2
 PY_TEST_PINS=(numpy==2.2.6 pandas==2.2.3 pyarrow==26.0.1)
 # the Python package's build tool and its distributed engine: exact pins
 PY_PKG_PINS=(maturin==1.16.0 dask==2026.8.0 distributed==2026.8.0 pyarrow==26.0.1 fsspec==2026.9.0)
+# the CLI for WASI (the npm package's bin): the pinned nightly has no
+# wasm32-wasip1 standard library on rustup's server, this stable one has
+WASI_TOOLCHAIN=1.95.0
+DENO_VERSION=2.9.6
+BINARYEN_VERSION=132.0.0
+JS_TOOLS=target/js-tools
 # the benchmark's Polars contender: pinned, so results compare across runs
 POLARS_VERSION=2.1.0
 
@@ -74,6 +83,30 @@ web() {
     cargo "+$TOOLCHAIN" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
   apt_install clang lld
+  js_tools
+}
+
+# Deno and binaryen's wasm-opt from npm, pinned, in target/js-tools/
+js_tools() {
+  local bin=$JS_TOOLS/node_modules/.bin
+  if [ "$("$bin/deno" --version 2>/dev/null | head -1 | cut -d' ' -f1-2)" != "deno $DENO_VERSION" ] \
+    || [ "$("$bin/wasm-opt" --version 2>/dev/null)" != "wasm-opt version ${BINARYEN_VERSION%%.*} (version_${BINARYEN_VERSION%%.*})" ]; then
+    say "npm install deno@$DENO_VERSION binaryen@$BINARYEN_VERSION into $JS_TOOLS"
+    mkdir -p "$JS_TOOLS"
+    [ -f "$JS_TOOLS/package.json" ] || echo '{ "private": true }' >"$JS_TOOLS/package.json"
+    (cd "$JS_TOOLS" && npm install --no-audit --no-fund --silent --save-exact \
+      "deno@$DENO_VERSION" "binaryen@$BINARYEN_VERSION")
+  fi
+}
+
+npm_tools() {
+  web
+  if ! rustup target list --toolchain "$WASI_TOOLCHAIN" --installed 2>/dev/null | grep -q '^wasm32-wasip1$'; then
+    say "installing Rust $WASI_TOOLCHAIN with wasm32-wasip1"
+    rustup toolchain install "$WASI_TOOLCHAIN" --profile minimal --target wasm32-wasip1
+  fi
+  # C headers for zstd's C code built for WASI
+  apt_install wasi-libc
 }
 
 fuzz() {
@@ -155,5 +188,6 @@ case "${1:-native}" in
   python) python_test ;;
   edge) edge ;;
   python-pkg) native; python_pkg ;;
+  npm) npm_tools ;;
   *) say "unknown target: $1"; exit 2 ;;
 esac

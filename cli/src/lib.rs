@@ -8,7 +8,7 @@
 
 mod args;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +44,19 @@ fn on_interrupt() {
 #[cfg(not(unix))]
 fn on_interrupt() {}
 
+/// WASI starts in `/`: a launcher that preopens the host's file system
+/// passes its working folder as `PWD`, so relative paths mean what they
+/// mean natively.
+#[cfg(target_os = "wasi")]
+fn enter_working_folder() {
+    if let Some(dir) = std::env::var_os("PWD") {
+        let _ = std::env::set_current_dir(dir);
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn enter_working_folder() {}
+
 /// Runs a whole job over folders, as [`run_folders`] does (its
 /// arguments and result): what [`main_with_runner`] lets a front end
 /// replace, to run the passes elsewhere (a cluster), keeping the rest of
@@ -78,6 +91,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     on_interrupt();
+    enter_working_folder();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -93,13 +107,37 @@ where
                     return 0;
                 }
             }
-            eprintln!("shardimpute: error: {e:#}");
+            eprintln!(
+                "shardimpute: error: {}",
+                without_os_error_numbers(&format!("{e:#}"))
+            );
             if INTERRUPTED.load(Ordering::Relaxed) {
                 return 130;
             }
             1
         }
     }
+}
+
+/// `text` without std's " (os error N)": the numbers differ between
+/// systems (WASI's ENOENT is 44, Linux's 2) where the words do not, and
+/// the CLI prints the same message on every one.
+fn without_os_error_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + " (os error ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(" (os error ");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// glibc keeps memory freed by a shard's buffers in its heaps, where it
@@ -201,7 +239,15 @@ fn run(cli: Cli, runner: &Runner<'_>) -> anyhow::Result<()> {
     }
 }
 
+/// WASI (preview 1) has no threads: rayon runs everything on the current
+/// thread, whatever `--threads` asks (the output is the same bytes).
+#[cfg(target_os = "wasi")]
+fn start_threads(_asked: Option<usize>) -> anyhow::Result<()> {
+    Ok(())
+}
+
 /// The thread pool: `--threads`, at most 8 per core.
+#[cfg(not(target_os = "wasi"))]
 fn start_threads(asked: Option<usize>) -> anyhow::Result<()> {
     let Some(n) = asked else { return Ok(()) };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -253,9 +299,18 @@ fn execute(runner: &Runner<'_>, inv: Invocation<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether stderr is a terminal. Under WASI the host says so in
+/// `SHARDIMPUTE_STDERR_TTY=1` (runtimes report pipes as terminals there).
+fn stderr_is_terminal() -> bool {
+    #[cfg(target_os = "wasi")]
+    return std::env::var_os("SHARDIMPUTE_STDERR_TTY").is_some_and(|v| v == "1");
+    #[cfg(not(target_os = "wasi"))]
+    return std::io::IsTerminal::is_terminal(&std::io::stderr());
+}
+
 /// A progress bar on stderr, hidden when it is not a terminal or `--quiet`.
 fn progress_bar(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
+    if quiet || !stderr_is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -265,7 +320,10 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
     bar.set_style(style);
-    bar.enable_steady_tick(Duration::from_millis(200));
+    // the tick runs on a thread of its own, which WASI does not have
+    if cfg!(not(target_os = "wasi")) {
+        bar.enable_steady_tick(Duration::from_millis(200));
+    }
     bar
 }
 
@@ -284,5 +342,25 @@ fn on_progress(bar: &ProgressBar) -> impl Fn(&Progress) + Sync + '_ {
         bar.set_length(p.bytes_total);
         bar.set_position(p.bytes_done);
         bar.set_message(format!("{}/{} shards", p.shards_done, p.shards_total));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_os_error_numbers;
+
+    #[test]
+    fn os_error_numbers_are_left_out_and_nothing_else() {
+        assert_eq!(
+            without_os_error_numbers("a: cannot read: No such file or directory (os error 2)"),
+            "a: cannot read: No such file or directory"
+        );
+        assert_eq!(
+            without_os_error_numbers("x (os error 44): y (os error 13)"),
+            "x: y"
+        );
+        for kept in ["(os error x)", "a (os error )", "a (os error 2", "plain"] {
+            assert_eq!(without_os_error_numbers(kept), kept);
+        }
     }
 }

@@ -32,7 +32,7 @@ mod artifacts;
 mod dataset;
 mod error;
 mod formats;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
 pub mod fs;
 mod io;
 mod job;

@@ -50,9 +50,13 @@ pub fn run_args(job: &str, input: &Path, output: &Path) -> Vec<String> {
     ]
 }
 
-/// Runs the built `shardimpute` with these arguments and environment.
+/// Runs the built `shardimpute` with these arguments and environment, or
+/// the program named by `SHARDIMPUTE_BIN` (another build of the same
+/// command line, e.g. the npm package's bin).
 pub fn shardimpute<S: AsRef<OsStr>>(args: &[S], env: &[(String, String)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardimpute"));
+    let exe = std::env::var_os("SHARDIMPUTE_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_shardimpute").into());
+    let mut cmd = Command::new(exe);
     cmd.args(args);
     // a clean environment for settings: only what the test gives
     for (k, _) in std::env::vars() {

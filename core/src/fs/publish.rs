@@ -42,8 +42,9 @@ struct Staged {
 /// One folder a run writes into, locked for the run.
 pub(super) struct Target {
     root: PathBuf,
-    /// The folder itself, opened and locked; dropping it unlocks.
-    _lock: File,
+    /// The folder itself, opened and locked; dropping it unlocks (`None`
+    /// where the system has no file locks: WASI).
+    _lock: Option<File>,
     staged: Mutex<Vec<Staged>>,
 }
 
@@ -52,22 +53,9 @@ impl Target {
     /// shardimpute run left there (see the module's rules).
     pub(super) fn open(root: &Path, overwrite: bool) -> Result<Target> {
         fs::create_dir_all(root).map_err(|e| io_err(root, "create the output folder", e))?;
-        let handle = File::open(root).map_err(|e| io_err(root, "open the output folder", e))?;
-        match handle.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(Error::layout(format!(
-                    "refusing to write into {}: another shardimpute run is writing there",
-                    root.display()
-                )))
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(io_err(root, "lock the output folder", e))
-            }
-        }
         let target = Target {
             root: root.to_path_buf(),
-            _lock: handle,
+            _lock: lock_folder(root)?,
             staged: Mutex::default(),
         };
         target.make_ready(overwrite)?;
@@ -199,6 +187,27 @@ impl Drop for Target {
     }
 }
 
+/// Opens and locks the folder `root`, or refuses when another run holds it.
+#[cfg(not(target_os = "wasi"))]
+fn lock_folder(root: &Path) -> Result<Option<File>> {
+    let handle = File::open(root).map_err(|e| io_err(root, "open the output folder", e))?;
+    match handle.try_lock() {
+        Ok(()) => Ok(Some(handle)),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::layout(format!(
+            "refusing to write into {}: another shardimpute run is writing there",
+            root.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(root, "lock the output folder", e)),
+    }
+}
+
+/// WASI has no file locks: two runs into one folder are not refused (the
+/// host runs one process per folder, as a CI job does).
+#[cfg(target_os = "wasi")]
+fn lock_folder(_root: &Path) -> Result<Option<File>> {
+    Ok(None)
+}
+
 /// Publishes what every target staged: the manifests, then every file
 /// under its real name, then each target's `_SUCCESS`, in the order given
 /// (the output folder's last). On failure, what was renamed is removed
@@ -307,6 +316,15 @@ fn is_temp_name(rel: &str) -> bool {
     }
 }
 
+/// This process's id, where there is one (WASI has none; the name's salt
+/// is random anyway).
+fn process_id() -> u32 {
+    #[cfg(not(target_os = "wasi"))]
+    return std::process::id();
+    #[cfg(target_os = "wasi")]
+    return 0;
+}
+
 /// A fresh temporary file beside `fin`, created exclusively (so never
 /// through a planted symlink) under an unpredictable name, and written.
 fn write_temp(fin: &Path, bytes: &[u8]) -> Result<PathBuf> {
@@ -318,7 +336,7 @@ fn write_temp(fin: &Path, bytes: &[u8]) -> Result<PathBuf> {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let salt = std::collections::hash_map::RandomState::new()
-        .hash_one((std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+        .hash_one((process_id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let tmp = dir.join(format!(".{name}.{salt:016x}.partial"));
     let mut f = fs::OpenOptions::new()
         .write(true)
