@@ -12,6 +12,7 @@
 /** @type {import('./index.d.ts').Job} */
 export let Job;
 export let ZipWriter;
+export let ZipReader;
 export let defaultSettings;
 export let settingsFromEnv;
 export let threadCount;
@@ -61,5 +62,5 @@ async function load({ threads, module } = {}) {
 
 /** Points the named exports at the loaded build. */
 export function bind(api) {
-  ({ Job, ZipWriter, defaultSettings, settingsFromEnv, threadCount } = api);
+  ({ Job, ZipWriter, ZipReader, defaultSettings, settingsFromEnv, threadCount } = api);
 }
