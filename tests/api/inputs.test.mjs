@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { untimed } from '../untimed.mjs';
+import { list, tree } from '../files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'tests/fixtures');
@@ -61,24 +62,6 @@ function caseInfo(name) {
     env: fs.readFileSync(path.join(dir, 'env.txt'), 'utf8'),
     job: fs.readFileSync(path.join(dir, 'job_type.txt'), 'utf8').trim(),
   };
-}
-
-/** Paths of the files under `dir`, relative to it, sorted. */
-function list(dir) {
-  const out = [];
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
-}
-
-function tree(dir) {
-  return new Map(list(dir).map((p) => [p, fs.readFileSync(path.join(dir, p))]));
 }
 
 function tmpdir() {
