@@ -17,6 +17,17 @@ const FLAG_UTF8: u16 = 1 << 11;
 /// MS-DOS date of 1980-01-01 (time is 00:00).
 const DOS_DATE: u16 = (1 << 5) | 1;
 
+/// The CRC-32 of an entry's data, for [`ZipWriter::push`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crc(u32);
+
+impl Crc {
+    /// The checksum of `data`.
+    pub fn of(data: &[u8]) -> Crc {
+        Crc(crc32fast::hash(data))
+    }
+}
+
 struct Entry {
     name: String,
     crc: u32,
@@ -59,10 +70,20 @@ impl ZipWriter {
 
     /// The bytes to append for a stored entry `name` holding `data`.
     pub fn add(&mut self, name: &str, data: &[u8]) -> Vec<u8> {
-        let size = data.len() as u64;
-        let crc = crc32fast::hash(data);
+        let mut out = self.push(name, data.len() as u64, Crc::of(data));
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// The local header of a stored entry `name` of `size` bytes with
+    /// checksum `crc` ([`Crc::of`], computed wherever the data is made);
+    /// append it, then the data. [`ZipWriter::add`] in two steps, so the
+    /// checksum pass over a large entry can run on another thread and the
+    /// data need not be copied behind its header.
+    pub fn push(&mut self, name: &str, size: u64, crc: Crc) -> Vec<u8> {
+        let Crc(crc) = crc;
         let zip64 = size >= self.limit;
-        let mut out = Vec::with_capacity(64 + name.len() + data.len());
+        let mut out = Vec::with_capacity(64 + name.len());
         put32(&mut out, 0x0403_4b50);
         put16(&mut out, if zip64 { 45 } else { 20 });
         put16(&mut out, FLAG_UTF8);
@@ -82,14 +103,13 @@ impl ZipWriter {
             put64(&mut out, size);
             put64(&mut out, size);
         }
-        out.extend_from_slice(data);
         self.entries.push(Entry {
             name: name.to_string(),
             crc,
             size,
             offset: self.offset,
         });
-        self.offset += out.len() as u64;
+        self.offset += out.len() as u64 + size;
         out
     }
 
@@ -292,6 +312,25 @@ mod tests {
         let zip = build(8, &entries);
         assert!(zip.windows(4).any(|w| w == [0x50, 0x4b, 0x06, 0x06]));
         python_reads(&zip, &entries);
+    }
+
+    #[test]
+    fn header_then_data_equals_add() {
+        for limit in [LIMIT_32, 8] {
+            let (mut one, mut two) = (ZipWriter::new(), ZipWriter::new());
+            one.limit = limit;
+            two.limit = limit;
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for (name, data) in sample() {
+                a.extend(one.add(name, &data));
+                b.extend(two.push(name, data.len() as u64, Crc::of(&data)));
+                b.extend_from_slice(&data);
+                assert_eq!(one.len(), two.len());
+            }
+            a.extend(one.finish());
+            b.extend(two.finish());
+            assert_eq!(a, b, "limit {limit}");
+        }
     }
 
     #[test]
