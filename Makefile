@@ -34,6 +34,7 @@ native-test:
 	scripts/setup.sh native
 	scripts/setup.sh python
 	$(CARGO) test -p shardimpute-core -p shardimpute
+	$(CARGO) test -p shardimpute-wasm --lib
 
 ## the Python package (python/): one abi3 wheel, target/wheels/shardimpute-*.whl
 wheel:

@@ -5,7 +5,7 @@
 //   node bench/browser-run.mjs --input bench-data/csv --mode threads|single
 
 import path from 'node:path';
-import { finalStatus, launch, openApp, serveDist } from '../tests/browser/helpers.mjs';
+import { finalStatus, launchProfile, openApp, serveDist } from '../tests/browser/helpers.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name) => {
@@ -17,7 +17,8 @@ const mode = arg('--mode') ?? 'threads';
 const jobType = arg('--job-type') ?? 'training';
 
 const server = await serveDist(mode === 'threads');
-const browser = await launch();
+// a normal on-disk profile, as a user's browser has (see launchProfile)
+const browser = await launchProfile();
 try {
   const page = await openApp(browser, server.url);
   const shown = await page.getByTestId('mode').textContent();

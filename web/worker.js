@@ -166,30 +166,24 @@ async function describe(jobType) {
 }
 
 /**
- * Pass 2 over every shard, each output shard appended to a zip as it
- * finishes, then every artifact (carried files included) under
- * model_artifacts/. Resolves to { file, summary, ... }.
+ * Pass 2 over every shard, the engine writing the zip as shards finish
+ * (each shard, then every artifact under model_artifacts/, carried files
+ * included, then the manifest and _SUCCESS) to the output's stream.
+ * Resolves to { file, summary, ... }.
  */
 async function fillToZip() {
   const out = await openOutput();
-  const zip = new api.ZipWriter();
   try {
     const summary = await job.fill({
-      onShard: (path, bytes) => out.write(zip.add(path, bytes)),
+      zip: new WritableStream({ write: (bytes) => out.write(bytes) }),
       onProgress: progress,
       signal: controller.signal,
     });
-    for (const [name, bytes] of Object.entries(job.artifacts())) {
-      await out.write(zip.add(`model_artifacts/${name}`, bytes));
-    }
-    await out.write(zip.finish());
     const file = await out.close();
     return { file, inMemory: out.inMemory, summary, plan: job.plan, fillValues: job.fillValues };
   } catch (e) {
     await out.discard();
     throw e;
-  } finally {
-    zip.free();
   }
 }
 
@@ -234,7 +228,7 @@ async function openOutput() {
     inMemory: false,
     write(bytes) {
       check();
-      // zip chunks own their buffer (wasm-bindgen copies them out), so it moves
+      // zip chunks own their buffer (the engine copies them out of wasm memory), so it moves
       writer.postMessage({ type: 'write', bytes }, [bytes.buffer]);
       pending++;
       if (pending <= MAX_PENDING) return undefined;

@@ -31,6 +31,32 @@ export function launch() {
   return chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
 }
 
+/**
+ * Chromium with a normal, on-disk profile (in a new temporary folder) rather
+ * than the tests' incognito-like contexts: where a user's Origin Private
+ * File System lives on disk. (In an incognito context Chromium keeps OPFS
+ * in memory behind a round trip per write, several times slower.) Resolves
+ * to a browser-like object for `openApp`, whose `close()` also removes the
+ * profile.
+ */
+export async function launchProfile() {
+  assert.ok(fs.existsSync(chromiumPath), `${chromiumPath} not found: run scripts/setup.sh browser`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardimpute-profile-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: chromiumPath,
+    args: CHROMIUM_ARGS,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 900 },
+  });
+  return {
+    newContext: async () => context,
+    close: async () => {
+      await context.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Serves dist/; `isolate` adds COOP/COEP (the threaded build). */
 export function serveDist(isolate) {
   assert.ok(fs.existsSync(path.join(dist, 'index.html')), `${dist}/index.html missing: run make dist`);

@@ -3,12 +3,18 @@
 //! cannot cross threads), the JavaScript views, promises, and the zip of the
 //! outputs written to a `WritableStream`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use rayon::prelude::*;
 use serde_json::json;
+use shardimpute_core::zip::Crc;
 use shardimpute_core::{
     self as core, Control, JobKind, JobType, MemorySink, MemorySource, Pass, Progress, Shard,
 };
@@ -33,8 +39,23 @@ pub struct Job {
 }
 
 struct State {
-    job: RefCell<core::Job>,
+    /// Shared with the batch running on the thread pool.
+    job: Arc<Mutex<core::Job>>,
     files: HashMap<String, Input>,
+}
+
+impl State {
+    /// The job, unless a batch of a pass holds it.
+    fn job(&self) -> Result<MutexGuard<'_, core::Job>, JsValue> {
+        match self.job.try_lock() {
+            Ok(job) => Ok(job),
+            Err(TryLockError::Poisoned(e)) => Ok(e.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(js_error(
+                "state",
+                "a pass is running: wait for it to end (or cancel it)",
+            )),
+        }
+    }
 }
 
 /// Where a shard's bytes come from.
@@ -320,7 +341,7 @@ impl Job {
         .map_err(error)?;
         Ok(Job {
             state: Rc::new(State {
-                job: RefCell::new(job),
+                job: Arc::new(Mutex::new(job)),
                 files: inputs,
             }),
         })
@@ -330,13 +351,13 @@ impl Job {
     /// `{ splits: [{ name, shards: [{ path, name, format, size }] }], ignored }`.
     #[wasm_bindgen(getter, unchecked_return_type = "Dataset")]
     pub fn dataset(&self) -> Result<JsValue, JsValue> {
-        to_js(self.state.job.borrow().dataset())
+        to_js(self.state.job()?.dataset())
     }
 
     /// The settings in use (after defaults), as a plain object.
     #[wasm_bindgen(getter, unchecked_return_type = "Settings")]
     pub fn settings(&self) -> Result<JsValue, JsValue> {
-        settings_to_js(self.state.job.borrow().settings())
+        settings_to_js(self.state.job()?.settings())
     }
 
     /// The column names of the dataset's first shard, read from as little
@@ -347,7 +368,7 @@ impl Job {
     pub fn columns(&self) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            let first = state.job.borrow().dataset().shards().next().cloned();
+            let first = state.job()?.dataset().shards().next().cloned();
             let Some(shard) = first else {
                 return Ok(JsValue::NULL);
             };
@@ -392,7 +413,7 @@ impl Job {
                 let bytes = read_bytes(&name, input.start(&name)).await?;
                 read.push((name.clone(), bytes));
             }
-            state.job.borrow_mut().add_artifacts(read).map_err(error)?;
+            state.job()?.add_artifacts(read).map_err(error)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -401,7 +422,7 @@ impl Job {
     /// `impute_dict.json`, told apart by `name`).
     #[wasm_bindgen(js_name = setArtifacts)]
     pub fn set_artifacts(&self, name: &str, bytes: &[u8]) -> Result<(), JsValue> {
-        let mut job = self.state.job.borrow_mut();
+        let mut job = self.state.job()?;
         job.load_fill_values(name, bytes).map_err(error)
     }
 
@@ -423,7 +444,7 @@ impl Job {
     /// The plan of the last pass 1 (as `fit` resolved to), or `null`.
     #[wasm_bindgen(getter, unchecked_return_type = "Plan | null")]
     pub fn plan(&self) -> Result<JsValue, JsValue> {
-        plan_view(&self.state.job.borrow())
+        plan_view(&*self.state.job()?)
     }
 
     /// The fill values in use, `{ column: value }`, or `null` before pass 1
@@ -434,7 +455,7 @@ impl Job {
         unchecked_return_type = "Record<string, FillValue> | null"
     )]
     pub fn fill_values(&self) -> Result<JsValue, JsValue> {
-        match self.state.job.borrow().fill_values() {
+        match self.state.job()?.fill_values() {
             Some(d) => {
                 let map: serde_json::Map<String, serde_json::Value> = d
                     .entries
@@ -451,11 +472,7 @@ impl Job {
     /// fill value is typed (number, text, or `True`/`False`).
     #[wasm_bindgen(js_name = setFillValue)]
     pub fn set_fill_value(&self, column: &str, text: &str) -> Result<(), JsValue> {
-        let mut job = self
-            .state
-            .job
-            .try_borrow_mut()
-            .map_err(|_| js_error("state", "the job is running"))?;
+        let mut job = self.state.job()?;
         job.set_fill_value(column, text).map_err(error)
     }
 
@@ -482,7 +499,7 @@ impl Job {
     #[wasm_bindgen(unchecked_return_type = "Artifacts")]
     pub fn artifacts(&self) -> Result<JsValue, JsValue> {
         let out = js_sys::Object::new();
-        for (name, bytes) in artifacts(&self.state.job.borrow())? {
+        for (name, bytes) in artifacts(&*self.state.job()?)? {
             Reflect::set(&out, &name.into(), &Uint8Array::from(&bytes[..]))?;
         }
         Ok(out.into())
@@ -494,32 +511,45 @@ fn artifacts(job: &core::Job) -> Result<Vec<(String, Vec<u8>)>, JsValue> {
     job.artifacts(&core::utc_timestamp(now)).map_err(error)
 }
 
-/// Ends the running pass when dropped before it finished (an error, a
-/// cancel, a callback that threw), so the job can run again.
-struct AbortOnDrop<'a>(&'a State, bool);
+/// A batch's input size past which it is handed to the pool without more
+/// shards: large enough that its fixed costs (a hand-off, a wake-up, a
+/// read per shard) are small next to the work, small enough that the
+/// three batches in flight (one read, one running, one written) stay a
+/// small part of memory.
+#[cfg(feature = "threads")]
+const BATCH_BYTES: u64 = 16 << 20;
+/// Without threads nothing overlaps a batch: one shard at a time keeps
+/// memory least (the edge runtimes' limits).
+#[cfg(not(feature = "threads"))]
+const BATCH_BYTES: u64 = 0;
+/// Most shards in one batch (many tiny shards).
+const BATCH_SHARDS: usize = 256;
 
-impl Drop for AbortOnDrop<'_> {
-    fn drop(&mut self) {
-        if !self.1 {
-            if let Ok(mut job) = self.0.job.try_borrow_mut() {
-                job.abort();
-            }
+/// The pass's shards, cut into the batches handed to the thread pool one
+/// after another: at least two shards per thread (threads stay busy while
+/// shard sizes differ) and `bytes_each` of input ([`BATCH_BYTES`]), or
+/// [`BATCH_SHARDS`] shards, or the rest.
+fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
+    let at_least = if threads <= 1 { 1 } else { 2 * threads };
+    let mut out = Vec::new();
+    let (mut from, mut bytes) = (0, 0u64);
+    for (i, shard) in shards.iter().enumerate() {
+        bytes += shard.size;
+        let count = i + 1 - from;
+        if (count >= at_least && bytes >= bytes_each) || count >= BATCH_SHARDS {
+            out.push(&shards[from..=i]);
+            (from, bytes) = (i + 1, 0);
         }
     }
-}
-
-/// Shards handed to the job a batch at a time: two per thread, so threads
-/// stay busy while shard sizes differ; few enough to bound memory.
-fn batch_size() -> usize {
-    match rayon::current_num_threads() {
-        1 => 1,
-        n => 2 * n,
+    if from < shards.len() {
+        out.push(&shards[from..]);
     }
+    out
 }
 
 /// Starts reading the inputs of one batch.
-fn start_reads(state: &State, chunk: &[Shard]) -> Result<Vec<(String, Promise)>, JsValue> {
-    chunk
+fn start_reads(state: &State, batch: &[Shard]) -> Result<Vec<(String, Promise)>, JsValue> {
+    batch
         .iter()
         .map(|shard| {
             let path = shard.path();
@@ -533,6 +563,109 @@ fn start_reads(state: &State, chunk: &[Shard]) -> Result<Vec<(String, Promise)>,
         .collect()
 }
 
+/// One output shard of a batch: its path, bytes, and checksum when it
+/// goes into a zip (computed on the pool, beside the shard).
+type Output = (String, Vec<u8>, Option<Crc>);
+
+/// What a finished batch hands back.
+type BatchResult = core::Result<Vec<Output>>;
+
+/// A batch of shards running on the thread pool (in the threaded build;
+/// run at once on this thread otherwise), awaited here so this thread can
+/// read the next batch and write the last one meanwhile.
+struct Running(Arc<Mutex<(Option<BatchResult>, Option<Waker>)>>);
+
+impl Future for Running {
+    type Output = BatchResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BatchResult> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.0.take() {
+            Some(result) => Poll::Ready(result),
+            None => {
+                slot.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// What a batch does with its outputs.
+#[derive(Clone, Copy)]
+struct Keep {
+    /// Hand them back (for `onShard` or the zip).
+    outputs: bool,
+    /// Their checksums too (for the zip).
+    crc: bool,
+}
+
+/// Hands one batch to the pool: core's `fit_shards` / `fill_shards` over
+/// it, in parallel, then (pass 2) the outputs taken from the sink.
+fn start_batch(
+    job: Arc<Mutex<core::Job>>,
+    pass: Pass,
+    shards: Vec<Shard>,
+    source: MemorySource,
+    keep: Keep,
+    cancel: Arc<AtomicBool>,
+) -> Running {
+    let slot = Arc::new(Mutex::new((None, None)));
+    let task = {
+        let slot = slot.clone();
+        move || {
+            let result = run_batch(&job, pass, &shards, &source, keep, &cancel);
+            let waker = {
+                let mut slot: std::sync::MutexGuard<'_, (Option<BatchResult>, Option<Waker>)> =
+                    slot.lock().unwrap_or_else(|e| e.into_inner());
+                slot.0 = Some(result);
+                slot.1.take()
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    };
+    #[cfg(feature = "threads")]
+    rayon::spawn(task);
+    #[cfg(not(feature = "threads"))]
+    task();
+    Running(slot)
+}
+
+fn run_batch(
+    job: &Mutex<core::Job>,
+    pass: Pass,
+    shards: &[Shard],
+    source: &MemorySource,
+    keep: Keep,
+    cancel: &AtomicBool,
+) -> BatchResult {
+    let ctl = Control {
+        cancel: Some(cancel),
+        progress: None,
+    };
+    let sink = MemorySink::default();
+    {
+        let mut job = job.lock().unwrap_or_else(|e| e.into_inner());
+        match pass {
+            Pass::Fit => job.fit_shards(shards, source, ctl)?,
+            Pass::Fill => job.fill_shards(shards, source, &sink, ctl)?,
+        }
+    }
+    if pass == Pass::Fit || !keep.outputs {
+        return Ok(Vec::new());
+    }
+    shards
+        .par_iter()
+        .map(|shard| {
+            let path = shard.path();
+            let bytes = sink.take(&path)?;
+            let crc = keep.crc.then(|| Crc::of(&bytes));
+            Ok((path, bytes, crc))
+        })
+        .collect()
+}
+
 /// The zip of a fill's outputs, written to a `WritableStream` as shards
 /// finish (each write awaited, so a slow reader holds the pass back).
 struct ZipOut {
@@ -541,16 +674,19 @@ struct ZipOut {
 }
 
 impl ZipOut {
-    async fn write(&self, bytes: Vec<u8>) -> Result<(), JsValue> {
+    async fn write(&self, bytes: &[u8]) -> Result<(), JsValue> {
         JsFuture::from(self.writer.ready()).await?;
-        let chunk = Uint8Array::from(&bytes[..]);
+        let chunk = Uint8Array::from(bytes);
         JsFuture::from(self.writer.write_with_chunk(&chunk)).await?;
         Ok(())
     }
 
-    async fn add(&mut self, path: &str, bytes: &[u8]) -> Result<(), JsValue> {
-        let out = self.zip.add(path, bytes);
-        self.write(out).await
+    /// An entry: its header, then its bytes as they are.
+    async fn add(&mut self, path: &str, bytes: &[u8], crc: Option<Crc>) -> Result<(), JsValue> {
+        let crc = crc.unwrap_or_else(|| Crc::of(bytes));
+        let header = self.zip.push(path, bytes.len() as u64, crc);
+        self.write(&header).await?;
+        self.write(bytes).await
     }
 }
 
@@ -570,14 +706,15 @@ async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsVa
     };
     let result = async {
         let summary = run_pass_to(state.clone(), pass, &options, Some(&mut out)).await?;
-        let files = artifacts(&state.job.borrow())?;
+        let files = artifacts(&*state.job()?)?;
         for (name, bytes) in files {
-            out.add(&format!("model_artifacts/{name}"), &bytes).await?;
+            out.add(&format!("model_artifacts/{name}"), &bytes, None)
+                .await?;
         }
         let end = std::mem::take(&mut out.zip)
             .finish_output()
             .map_err(error)?;
-        out.write(end).await?;
+        out.write(&end).await?;
         JsFuture::from(out.writer.close()).await?;
         Ok(summary)
     }
@@ -596,61 +733,30 @@ fn why(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// One pass, a batch of shards at a time; the next batch's inputs are read
-/// while the current batch runs (at most two batches in memory).
+/// One pass, a batch of shards at a time, pipelined: while the pool runs
+/// batch k, this thread reads batch k+1's inputs and hands out batch k-1's
+/// outputs (zip, `onShard`), so the pool never waits for the browser's
+/// reads and writes. On any error or cancel the running batch is stopped
+/// and awaited, and the pass abandoned, so the job can run again.
 async fn run_pass_to(
     state: Rc<State>,
     pass: Pass,
     options: &Options,
-    mut zip: Option<&mut ZipOut>,
+    zip: Option<&mut ZipOut>,
 ) -> Result<JsValue, JsValue> {
-    let shards = state.job.borrow_mut().begin(pass).map_err(error)?;
-    let mut guard = AbortOnDrop(&state, false);
-    let chunks: Vec<&[Shard]> = shards.chunks(batch_size()).collect();
-    let mut ahead = match chunks.first() {
-        Some(c) => Some(start_reads(&state, c)?),
-        None => None,
-    };
-    for (k, chunk) in chunks.iter().enumerate() {
-        let reads = ahead.take().unwrap_or_default();
-        let source = MemorySource::default();
-        for (path, read) in reads {
-            options.check_cancel()?;
-            let bytes = read_bytes(&path, read).await?;
-            source.insert(path, bytes).map_err(error)?;
-        }
-        if let Some(next) = chunks.get(k + 1) {
-            ahead = Some(start_reads(&state, next)?);
-        }
-        options.check_cancel()?;
-        let sink = MemorySink::default();
-        {
-            let mut job = state.job.borrow_mut();
-            match pass {
-                Pass::Fit => job.fit_shards(chunk, &source, Control::default()),
-                Pass::Fill => job.fill_shards(chunk, &source, &sink, Control::default()),
-            }
-            .map_err(error)?;
-        }
-        if pass == Pass::Fill && (options.on_shard.is_some() || zip.is_some()) {
-            for shard in chunk.iter() {
-                let path = shard.path();
-                let bytes = sink.take(&path).map_err(error)?;
-                if let Some(z) = zip.as_deref_mut() {
-                    z.add(&path, &bytes).await?;
-                }
-                if let Some(f) = &options.on_shard {
-                    let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
-                    if let Some(p) = r.dyn_ref::<Promise>() {
-                        JsFuture::from(p.clone()).await?;
-                    }
-                }
-            }
-        }
-        options.progress(&state.job.borrow().progress())?;
+    let shards = state.job()?.begin(pass).map_err(error)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut running = None;
+    let result = pipeline(&state, pass, &shards, options, zip, &cancel, &mut running).await;
+    if let Some(batch) = running.take() {
+        cancel.store(true, Ordering::Relaxed);
+        let _ = batch.await;
     }
-    guard.1 = true;
-    let mut job = state.job.borrow_mut();
+    let mut job = state.job()?;
+    if let Err(e) = result {
+        job.abort();
+        return Err(e);
+    }
     match pass {
         Pass::Fit => {
             job.finish_fit().map_err(error)?;
@@ -668,6 +774,70 @@ async fn run_pass_to(
     }
 }
 
+async fn pipeline(
+    state: &State,
+    pass: Pass,
+    shards: &[Shard],
+    options: &Options,
+    mut zip: Option<&mut ZipOut>,
+    cancel: &Arc<AtomicBool>,
+    running: &mut Option<Running>,
+) -> Result<(), JsValue> {
+    let keep = Keep {
+        outputs: zip.is_some() || options.on_shard.is_some(),
+        crc: zip.is_some(),
+    };
+    let batches = batches(shards, rayon::current_num_threads(), BATCH_BYTES);
+    let mut ahead = match batches.first() {
+        Some(b) => Some(start_reads(state, b)?),
+        None => None,
+    };
+    for k in 0..=batches.len() {
+        // this batch's inputs, in wasm memory (read while the last one ran)
+        let source = MemorySource::default();
+        for (path, read) in ahead.take().unwrap_or_default() {
+            options.check_cancel()?;
+            let bytes = read_bytes(&path, read).await?;
+            source.insert(path, bytes).map_err(error)?;
+        }
+        if let Some(next) = batches.get(k + 1) {
+            ahead = Some(start_reads(state, next)?);
+        }
+        let last = match running.take() {
+            Some(batch) => {
+                let outputs = batch.await.map_err(error)?;
+                options.progress(&state.job()?.progress())?;
+                Some(outputs)
+            }
+            None => None,
+        };
+        options.check_cancel()?;
+        if let Some(batch) = batches.get(k) {
+            *running = Some(start_batch(
+                state.job.clone(),
+                pass,
+                batch.to_vec(),
+                source,
+                keep,
+                cancel.clone(),
+            ));
+        }
+        for (path, bytes, crc) in last.unwrap_or_default() {
+            if let Some(z) = zip.as_deref_mut() {
+                z.add(&path, &bytes, crc).await?;
+            }
+            if let Some(f) = &options.on_shard {
+                let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
+                if let Some(p) = r.dyn_ref::<Promise>() {
+                    JsFuture::from(p.clone()).await?;
+                }
+            }
+            options.check_cancel()?;
+        }
+    }
+    Ok(())
+}
+
 /// The plan as JavaScript sees it (camelCase), or `null`.
 fn plan_view(job: &core::Job) -> Result<JsValue, JsValue> {
     match job.plan() {
@@ -675,5 +845,55 @@ fn plan_view(job: &core::Job) -> Result<JsValue, JsValue> {
             json!({ "columns": p.columns, "warnings": p.warnings }),
         )),
         None => Ok(JsValue::NULL),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shards(sizes: &[u64]) -> Vec<Shard> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| Shard::of_file("train", &format!("part-{i:05}.csv"), size).unwrap())
+            .collect()
+    }
+
+    /// Batches cover the shards in order, each closes as soon as it has
+    /// enough shards and bytes (or the most shards), and none is empty.
+    fn check(sizes: &[u64], threads: usize, bytes_each: u64) -> Vec<usize> {
+        let all = shards(sizes);
+        let cut = batches(&all, threads, bytes_each);
+        let flat: Vec<&Shard> = cut.iter().flat_map(|b| b.iter()).collect();
+        assert_eq!(flat.len(), all.len());
+        assert!(flat.iter().zip(&all).all(|(a, b)| std::ptr::eq(*a, b)));
+        let at_least = if threads <= 1 { 1 } else { 2 * threads };
+        let enough = |b: &[Shard]| {
+            let bytes: u64 = b.iter().map(|s| s.size).sum();
+            (b.len() >= at_least && bytes >= bytes_each) || b.len() >= BATCH_SHARDS
+        };
+        for (i, b) in cut.iter().enumerate() {
+            assert!(!b.is_empty() && b.len() <= BATCH_SHARDS);
+            assert!(!enough(&b[..b.len() - 1]), "batch {i} went on past enough");
+            if i + 1 < cut.len() {
+                assert!(enough(b), "batch {i} closed early");
+            }
+        }
+        cut.iter().map(|b| b.len()).collect()
+    }
+
+    #[test]
+    fn batches_cover_the_shards_in_order() {
+        const MB16: u64 = 16 << 20;
+        assert_eq!(check(&[], 2, MB16), Vec::<usize>::new());
+        assert_eq!(check(&[4 << 20; 10], 2, MB16), vec![4, 4, 2]);
+        check(&[100 << 10; 1200], 2, MB16);
+        check(&[1 << 30, 1, 1, 1 << 30, 1, 5 << 20, 0, 0], 2, MB16);
+        assert_eq!(check(&[0; 600], 4, MB16), vec![256, 256, 88]);
+        // no byte target (the single-threaded build): the fewest shards
+        assert_eq!(check(&[1; 10], 2, 0), vec![4, 4, 2]);
+        assert_eq!(check(&[64 << 20; 3], 1, 0), vec![1, 1, 1]);
+        assert_eq!(check(&[64 << 20; 3], 1, MB16), vec![1, 1, 1]);
     }
 }

@@ -14,10 +14,12 @@
 //! const { 'impute_dict.pkl': pkl } = job.artifacts();
 //! ```
 //!
-//! Shards are read a few at a time on the calling thread (JS objects cannot
-//! cross threads), then processed in parallel by rayon: on Web Workers in
-//! the `threads` build, in the calling thread otherwise. Call it from a
-//! worker: the threaded build blocks while a batch runs.
+//! Shards are read a batch at a time on the calling thread (JS objects
+//! cannot cross threads). In the `threads` build each batch is handed to
+//! rayon on Web Workers, and the calling thread reads the next batch and
+//! writes the outputs of the last one meanwhile; otherwise a batch runs on
+//! the calling thread. Call it from a worker: shared wasm memory may wait
+//! on a lock, which the main thread may not.
 
 mod job;
 
