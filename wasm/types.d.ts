@@ -63,6 +63,14 @@ export interface PassOptions {
   /** Aborting rejects the pass with a "cancelled" error. */
   signal?: AbortSignal;
 }
+export interface FitOptions extends PassOptions {
+  /**
+   * Bytes of training shards to keep in memory, as pass 1 reads them, for
+   * the next pass 2 to use instead of reading them again (default 0).
+   * The web app keeps up to 256 MiB.
+   */
+  keepForFill?: number;
+}
 export interface FillOptions extends PassOptions {
   /** Each output shard, in shard order; awaited when it returns a promise. */
   onShard?: (path: string, bytes: Uint8Array) => void | Promise<void>;

@@ -13,6 +13,8 @@
 const THREADED = self.crossOriginIsolated === true;
 const JOB_TYPES = ['training', 'validation', 'testing', 'calibration'];
 const OUTPUT_PREFIX = 'shardimpute-';
+// training shards pass 1 keeps in memory so pass 2 need not read them again
+const KEEP_FOR_FILL = 256 * 2 ** 20;
 
 let api; // the wasm-bindgen module
 let files = []; // the dataset: [{ path, file }], paths relative to its folder
@@ -77,7 +79,7 @@ const handlers = {
     }
     job = j;
     const plan = jobType === 'training'
-      ? await job.fit({ onProgress: progress, signal: controller.signal })
+      ? await job.fit({ onProgress: progress, signal: controller.signal, keepForFill: KEEP_FOR_FILL })
       : null;
     self.postMessage({ type: 'plan', plan, fillValues: job.fillValues });
     return fillToZip();

@@ -224,6 +224,48 @@ test('a stream given as it is is read once; a second pass says which shard and w
   assert.match(e.message, /^train\/part-00000\.csv: cannot read the file: this stream was already read; give a function/);
 });
 
+test('keepForFill: pass 2 reuses what pass 1 read, up to the budget; the output is the CLI\'s', async () => {
+  const c = caseInfo('csv-defaults');
+  const want = runCli(c);
+  want.delete('_SUCCESS');
+  want.delete('_shardimpute_manifest.json');
+  const train = list(c.input).filter((p) => p.startsWith('train/'));
+  const sizes = train.map((p) => fs.statSync(path.join(c.input, p)).size);
+  // every training shard kept; then a budget that holds only the first one
+  for (const [budget, keptCount] of [[1e9, train.length], [sizes[0], 1]]) {
+    const reads = new Map();
+    const files = list(c.input).map((p) => ({
+      path: p,
+      file: () => {
+        reads.set(p, (reads.get(p) ?? 0) + 1);
+        return new Uint8Array(fs.readFileSync(path.join(c.input, p)));
+      },
+    }));
+    const job = new w.Job(c.job, w.settingsFromEnv(c.env), files);
+    await job.fit({ keepForFill: budget });
+    const out = new Map();
+    await job.fill({ onShard: (p, b) => out.set(p, Buffer.from(b)) });
+    for (const [n, b] of Object.entries(job.artifacts())) out.set(`model_artifacts/${n}`, Buffer.from(b));
+    assertSameAsCli(out, want);
+    const twice = train.filter((p) => reads.get(p) === 2);
+    assert.equal(train.length - twice.length, keptCount, `budget ${budget}: ${JSON.stringify([...reads])}`);
+    assert.ok(train.every((p) => reads.get(p) >= 1));
+    // kept bytes serve one pass 2: a second one reads every shard again
+    await job.fill();
+    assert.ok(train.every((p) => reads.get(p) === (twice.includes(p) ? 3 : 2)), JSON.stringify([...reads]));
+    job.free();
+  }
+  // a stream given as it is serves both passes when pass 1 keeps it
+  const streams = list(c.input).map((p) => ({ path: p, file: fs.createReadStream(path.join(c.input, p)) }));
+  const job = new w.Job(c.job, w.settingsFromEnv(c.env), streams);
+  await job.fit({ keepForFill: 1e9 });
+  const out = new Map();
+  await job.fill({ onShard: (p, b) => out.set(p, Buffer.from(b)) });
+  for (const [n, b] of Object.entries(job.artifacts())) out.set(`model_artifacts/${n}`, Buffer.from(b));
+  assertSameAsCli(out, want);
+  job.free();
+});
+
 test('a URL that fails names the shard and the HTTP status (kind io); a bad zip stream is aborted', async () => {
   const c = caseInfo('csv-defaults');
   const files = list(c.input).map((p) => ({ path: p, url: `${base}csv-defaults/input/${p}` }));

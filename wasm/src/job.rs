@@ -3,6 +3,7 @@
 //! cannot cross threads), the JavaScript views, promises, and the zip of the
 //! outputs written to a `WritableStream`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -42,6 +43,16 @@ struct State {
     /// Shared with the batch running on the thread pool.
     job: Arc<Mutex<core::Job>>,
     files: HashMap<String, Input>,
+    /// Training shards' bytes read by pass 1 and kept for pass 2
+    /// (`keepForFill`), each used once.
+    kept: RefCell<Kept>,
+}
+
+/// Bytes kept between the passes, by shard path.
+#[derive(Default)]
+struct Kept {
+    bytes: HashMap<String, Uint8Array>,
+    total: u64,
 }
 
 impl State {
@@ -240,12 +251,15 @@ async fn value_bytes(path: &str, v: JsValue) -> Result<JsValue, JsValue> {
     Ok(out.into())
 }
 
-/// What `fit` and `fill` take: `{ onProgress, onShard, zip, signal }`.
+/// What `fit` and `fill` take: `{ onProgress, onShard, zip, signal,
+/// keepForFill }`.
 struct Options {
     on_progress: Option<Function>,
     on_shard: Option<Function>,
     zip: Option<WritableStream>,
     signal: Option<AbortSignal>,
+    /// Pass 1: bytes of training shards to keep for pass 2 to reuse.
+    keep_for_fill: u64,
 }
 
 impl Options {
@@ -263,6 +277,10 @@ impl Options {
             on_shard: get("onShard").and_then(|v| v.dyn_into().ok()),
             zip: get("zip").map(|v| v.unchecked_into()),
             signal: get("signal").and_then(|v| v.dyn_into().ok()),
+            keep_for_fill: get("keepForFill")
+                .and_then(|v| v.as_f64())
+                .filter(|n| *n > 0.0)
+                .map_or(0, |n| n as u64),
         }
     }
 
@@ -296,16 +314,21 @@ fn string_of(item: &JsValue, key: &str) -> Option<String> {
         .and_then(|p| p.as_string())
 }
 
-/// The bytes of a started read (`blob.arrayBuffer()`); a failure names
-/// the file.
-async fn read_bytes(path: &str, read: Promise) -> Result<Vec<u8>, JsValue> {
+/// The bytes of a started read (`blob.arrayBuffer()`), as JavaScript
+/// holds them (`ArrayBuffer` or `Uint8Array`); a failure names the file.
+async fn read_buffer(path: &str, read: Promise) -> Result<Uint8Array, JsValue> {
     let buffer = JsFuture::from(read)
         .await
         .map_err(|e| js_error("io", &format!("{path}: cannot read the file: {}", why(&e))))?;
-    Ok(match buffer.dyn_ref::<Uint8Array>() {
-        Some(view) => view.to_vec(),
-        None => Uint8Array::new(&buffer).to_vec(),
+    Ok(match buffer.dyn_into::<Uint8Array>() {
+        Ok(view) => view,
+        Err(buffer) => Uint8Array::new(&buffer),
     })
+}
+
+/// The bytes of a started read, copied into wasm memory.
+async fn read_bytes(path: &str, read: Promise) -> Result<Vec<u8>, JsValue> {
+    Ok(read_buffer(path, read).await?.to_vec())
 }
 
 async fn read_blob(path: &str, blob: &Blob) -> Result<Vec<u8>, JsValue> {
@@ -343,6 +366,7 @@ impl Job {
             state: Rc::new(State {
                 job: Arc::new(Mutex::new(job)),
                 files: inputs,
+                kept: Default::default(),
             }),
         })
     }
@@ -428,11 +452,14 @@ impl Job {
 
     /// Pass 1 over the `train` shards. Resolves to the plan: `{ columns:
     /// [{ name, type, strategy, fillValue, missingCount, missingPct,
-    /// distinct, skipped }], warnings }`. Options: `{ onProgress, signal }`.
+    /// distinct, skipped }], warnings }`. Options: `{ onProgress, signal,
+    /// keepForFill }`: `keepForFill` bytes of the training shards read
+    /// (default 0) stay in memory for the next pass 2, which then does
+    /// not read them again.
     #[wasm_bindgen(unchecked_return_type = "Promise<Plan>")]
     pub fn fit(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "PassOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "FitOptions | undefined")] options: JsValue,
     ) -> Promise {
         future_to_promise(run_pass(
             self.state.clone(),
@@ -553,6 +580,9 @@ fn start_reads(state: &State, batch: &[Shard]) -> Result<Vec<(String, Promise)>,
         .iter()
         .map(|shard| {
             let path = shard.path();
+            if let Some(bytes) = state.kept.borrow_mut().bytes.remove(&path) {
+                return Ok((path, Promise::resolve(&JsValue::from(bytes))));
+            }
             let input = state
                 .files
                 .get(&path)
@@ -745,12 +775,19 @@ async fn run_pass_to(
     zip: Option<&mut ZipOut>,
 ) -> Result<JsValue, JsValue> {
     let shards = state.job()?.begin(pass).map_err(error)?;
+    if pass == Pass::Fit {
+        state.kept.take();
+    }
     let cancel = Arc::new(AtomicBool::new(false));
     let mut running = None;
     let result = pipeline(&state, pass, &shards, options, zip, &cancel, &mut running).await;
     if let Some(batch) = running.take() {
         cancel.store(true, Ordering::Relaxed);
         let _ = batch.await;
+    }
+    if pass == Pass::Fill || result.is_err() {
+        // kept bytes serve one pass 2 only
+        state.kept.take();
     }
     let mut job = state.job()?;
     if let Err(e) = result {
@@ -797,7 +834,16 @@ async fn pipeline(
         let source = MemorySource::default();
         for (path, read) in ahead.take().unwrap_or_default() {
             options.check_cancel()?;
-            let bytes = read_bytes(&path, read).await?;
+            let buffer = read_buffer(&path, read).await?;
+            let bytes = buffer.to_vec();
+            if pass == Pass::Fit {
+                let mut kept = state.kept.borrow_mut();
+                let size = bytes.len() as u64;
+                if kept.total + size <= options.keep_for_fill {
+                    kept.total += size;
+                    kept.bytes.insert(path.clone(), buffer);
+                }
+            }
             source.insert(path, bytes).map_err(error)?;
         }
         if let Some(next) = batches.get(k + 1) {
