@@ -6,7 +6,7 @@ CARGO ?= cargo
 # C code (zstd) inside wasm builds needs clang
 WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
 
-.PHONY: test native-test lint wasm-check api-test edge-worker edge-test bench bench-smoke bench-memory memory-smoke help wheel python-test
+.PHONY: test native-test lint wasm-check api-test edge-worker edge-test bench bench-browser bench-smoke bench-memory memory-smoke help wheel python-test
 
 help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
@@ -15,6 +15,7 @@ help:
 	@echo "make npm    the npm package: target/npm/shardimpute-<version>.tgz (npm/README.md)"
 	@echo "make bench  benchmarks (CLI vs Polars vs DuckDB; see bench/README.md)"
 	@echo "make bench-smoke  the benchmark on tiny sets, once: every contender runs, fill values agree"
+	@echo "make bench-browser  the web app in headless Chromium (threads, single-threaded) beside the CLI"
 	@echo "make bench-memory  peak memory as the shard count grows"
 	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
 
@@ -90,6 +91,11 @@ bench:
 
 ## every contender end to end on tiny sets (debug build, one run): checks
 ## that they write every shard and compute shardimpute's fill values
+## the web app in headless Chromium, threaded and single-threaded, beside the CLI
+bench-browser:
+	scripts/setup.sh bench
+	bench/browser.sh
+
 bench-smoke:
 	scripts/setup.sh bench
 	BENCH_BUILD=debug BENCH_ROWS=300 BENCH_REPEAT=1 BENCH_SETS=csv-10,csv-20,parquet-10 bench/run.sh

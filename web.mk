@@ -48,6 +48,8 @@ web-test:
 	$(MAKE) dist
 	$(CARGO) build -p shardimpute
 	node --test --test-concurrency=1 tests/browser/
+	@# the browser benchmark's smoke run: every mode on a tiny set, once
+	BENCH_REPEAT=1 BENCH_CLI=target/debug/shardimpute bench/browser.sh tests/fixtures/csv-40-shards/input
 
 # docs/screenshot.png: the page after a run on the sample dataset
 screenshot:

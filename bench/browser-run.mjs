@@ -2,7 +2,7 @@
 // pick the folder, run pass 1 + pass 2 (the zip streamed to OPFS), and print
 // the wall seconds from the click on Run to "done". Used by bench/browser.sh.
 //
-//   node bench/browser-run.mjs --input bench-data/csv --mode threads|single
+//   node bench/browser-run.mjs --input bench-data/csv --mode threads|single [--threads N]
 
 import path from 'node:path';
 import { finalStatus, launchProfile, openApp, serveDist } from '../tests/browser/helpers.mjs';
@@ -15,12 +15,13 @@ const arg = (name) => {
 const input = path.resolve(arg('--input') ?? 'bench-data/csv');
 const mode = arg('--mode') ?? 'threads';
 const jobType = arg('--job-type') ?? 'training';
+const threads = arg('--threads');
 
 const server = await serveDist(mode === 'threads');
 // a normal on-disk profile, as a user's browser has (see launchProfile)
 const browser = await launchProfile();
 try {
-  const page = await openApp(browser, server.url);
+  const page = await openApp(browser, threads && mode === 'threads' ? `${server.url}?threads=${threads}` : server.url);
   const shown = await page.getByTestId('mode').textContent();
   if ((mode === 'threads') !== shown.startsWith('threads')) throw new Error(`page mode is "${shown}", wanted ${mode}`);
   await page.getByTestId('input-folder').setInputFiles(input);

@@ -203,5 +203,8 @@ if [ "${BENCH_BROWSER:-0}" != 0 ] && [ -x bench/browser.sh ]; then
   echo
   csv=$(printf '%s\n' "${SETS[@]}" | grep -m1 '^csv-' || true)
   pq=$(printf '%s\n' "${SETS[@]}" | grep -m1 '^parquet-' || true)
-  BENCH_BROWSER_CSV=${csv:+$DATA/$csv} BENCH_BROWSER_PARQUET=${pq:+$DATA/$pq} BENCH_DATA=$OUT/none bench/browser.sh
+  inputs=()
+  [ -n "$csv" ] && inputs+=("$DATA/$csv")
+  [ -n "$pq" ] && inputs+=("$DATA/$pq")
+  [ ${#inputs[@]} -gt 0 ] && BENCH_REPEAT=$REPEAT BENCH_THREADS=$THREADS bench/browser.sh "${inputs[@]}"
 fi
