@@ -314,21 +314,49 @@ fn string_of(item: &JsValue, key: &str) -> Option<String> {
         .and_then(|p| p.as_string())
 }
 
-/// The bytes of a started read (`blob.arrayBuffer()`), as JavaScript
-/// holds them (`ArrayBuffer` or `Uint8Array`); a failure names the file.
-async fn read_buffer(path: &str, read: Promise) -> Result<Uint8Array, JsValue> {
-    let buffer = JsFuture::from(read)
-        .await
-        .map_err(|e| js_error("io", &format!("{path}: cannot read the file: {}", why(&e))))?;
-    Ok(match buffer.dyn_into::<Uint8Array>() {
-        Ok(view) => view,
-        Err(buffer) => Uint8Array::new(&buffer),
-    })
+/// The bytes of a batch's started reads, awaited together (one wait, not
+/// one per shard: many small shards make many reads); the first failure,
+/// in shard order, names its file.
+async fn read_all(reads: Vec<(String, Promise)>) -> Result<Vec<(String, Uint8Array)>, JsValue> {
+    if reads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all: Array = reads.iter().map(|(_, read)| JsValue::from(read)).collect();
+    let settled: Array = JsFuture::from(Promise::all_settled(&all)).await?.into();
+    reads
+        .into_iter()
+        .zip(settled.iter())
+        .map(|((path, _), outcome)| {
+            let status = Reflect::get(&outcome, &"status".into())?.as_string();
+            if status.as_deref() == Some("fulfilled") {
+                Ok((path, as_bytes(Reflect::get(&outcome, &"value".into())?)))
+            } else {
+                let reason = Reflect::get(&outcome, &"reason".into())?;
+                Err(cannot_read(&path, &reason))
+            }
+        })
+        .collect()
 }
 
-/// The bytes of a started read, copied into wasm memory.
+/// A read's result (`ArrayBuffer` or a byte view) as a `Uint8Array`.
+fn as_bytes(buffer: JsValue) -> Uint8Array {
+    match buffer.dyn_into::<Uint8Array>() {
+        Ok(view) => view,
+        Err(buffer) => Uint8Array::new(&buffer),
+    }
+}
+
+fn cannot_read(path: &str, e: &JsValue) -> JsValue {
+    js_error("io", &format!("{path}: cannot read the file: {}", why(e)))
+}
+
+/// The bytes of a started read (`blob.arrayBuffer()`), copied into wasm
+/// memory; a failure names the file.
 async fn read_bytes(path: &str, read: Promise) -> Result<Vec<u8>, JsValue> {
-    Ok(read_buffer(path, read).await?.to_vec())
+    let buffer = JsFuture::from(read)
+        .await
+        .map_err(|e| cannot_read(path, &e))?;
+    Ok(as_bytes(buffer).to_vec())
 }
 
 async fn read_blob(path: &str, blob: &Blob) -> Result<Vec<u8>, JsValue> {
@@ -549,8 +577,9 @@ const BATCH_BYTES: u64 = 16 << 20;
 /// memory least (the edge runtimes' limits).
 #[cfg(not(feature = "threads"))]
 const BATCH_BYTES: u64 = 0;
-/// Most shards in one batch (many tiny shards).
-const BATCH_SHARDS: usize = 256;
+/// Most shards in one batch (many tiny shards): progress is reported
+/// after each batch.
+const BATCH_SHARDS: usize = 64;
 
 /// The pass's shards, cut into the batches handed to the thread pool one
 /// after another: at least two shards per thread (threads stay busy while
@@ -705,18 +734,45 @@ struct ZipOut {
 
 impl ZipOut {
     async fn write(&self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.write_chunk(Uint8Array::from(bytes)).await
+    }
+
+    async fn write_chunk(&self, chunk: Uint8Array) -> Result<(), JsValue> {
         JsFuture::from(self.writer.ready()).await?;
-        let chunk = Uint8Array::from(bytes);
         JsFuture::from(self.writer.write_with_chunk(&chunk)).await?;
         Ok(())
     }
 
-    /// An entry: its header, then its bytes as they are.
-    async fn add(&mut self, path: &str, bytes: &[u8], crc: Option<Crc>) -> Result<(), JsValue> {
-        let crc = crc.unwrap_or_else(|| Crc::of(bytes));
-        let header = self.zip.push(path, bytes.len() as u64, crc);
-        self.write(&header).await?;
-        self.write(bytes).await
+    /// One entry.
+    async fn add(&mut self, path: &str, bytes: &[u8]) -> Result<(), JsValue> {
+        self.add_all(&[(path.to_string(), bytes.to_vec(), None)])
+            .await
+    }
+
+    /// Entries (their checksums computed here where missing), written as
+    /// one chunk: a write costs the same for a byte or many (two awaited
+    /// promises), and a batch of small shards would pay it per shard.
+    async fn add_all(&mut self, outputs: &[Output]) -> Result<(), JsValue> {
+        let mut headers = Vec::with_capacity(outputs.len());
+        let mut total = 0usize;
+        for (path, bytes, crc) in outputs {
+            let crc = crc.unwrap_or_else(|| Crc::of(bytes));
+            let header = self.zip.push(path, bytes.len() as u64, crc);
+            total += header.len() + bytes.len();
+            headers.push(header);
+        }
+        let size = u32::try_from(total)
+            .map_err(|_| js_error("io", "a batch of output shards is larger than 4 GiB"))?;
+        let chunk = Uint8Array::new_with_length(size);
+        let mut at = 0u32;
+        for (header, (_, bytes, _)) in headers.iter().zip(outputs) {
+            for part in [&header[..], &bytes[..]] {
+                let end = at + part.len() as u32;
+                chunk.subarray(at, end).copy_from(part);
+                at = end;
+            }
+        }
+        self.write_chunk(chunk).await
     }
 }
 
@@ -738,8 +794,7 @@ async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsVa
         let summary = run_pass_to(state.clone(), pass, &options, Some(&mut out)).await?;
         let files = artifacts(&*state.job()?)?;
         for (name, bytes) in files {
-            out.add(&format!("model_artifacts/{name}"), &bytes, None)
-                .await?;
+            out.add(&format!("model_artifacts/{name}"), &bytes).await?;
         }
         let end = std::mem::take(&mut out.zip)
             .finish_output()
@@ -779,8 +834,21 @@ async fn run_pass_to(
         state.kept.take();
     }
     let cancel = Arc::new(AtomicBool::new(false));
+    // an abort reaches the running batch at once (it stops at its next
+    // shard), not at the end of the batch
+    let on_abort = {
+        let cancel = cancel.clone();
+        Closure::<dyn FnMut()>::new(move || cancel.store(true, Ordering::Relaxed))
+    };
+    let listen = |method: &str| {
+        if let Some(signal) = &options.signal {
+            let _ = call(signal, method, &["abort".into(), on_abort.as_ref().clone()]);
+        }
+    };
+    listen("addEventListener");
     let mut running = None;
     let result = pipeline(&state, pass, &shards, options, zip, &cancel, &mut running).await;
+    listen("removeEventListener");
     if let Some(batch) = running.take() {
         cancel.store(true, Ordering::Relaxed);
         let _ = batch.await;
@@ -832,9 +900,8 @@ async fn pipeline(
     for k in 0..=batches.len() {
         // this batch's inputs, in wasm memory (read while the last one ran)
         let source = MemorySource::default();
-        for (path, read) in ahead.take().unwrap_or_default() {
+        for (path, buffer) in read_all(ahead.take().unwrap_or_default()).await? {
             options.check_cancel()?;
-            let buffer = read_buffer(&path, read).await?;
             let bytes = buffer.to_vec();
             if pass == Pass::Fit {
                 let mut kept = state.kept.borrow_mut();
@@ -868,18 +935,22 @@ async fn pipeline(
                 cancel.clone(),
             ));
         }
-        for (path, bytes, crc) in last.unwrap_or_default() {
-            if let Some(z) = zip.as_deref_mut() {
-                z.add(&path, &bytes, crc).await?;
+        let outputs = last.unwrap_or_default();
+        if let Some(z) = zip.as_deref_mut() {
+            if !outputs.is_empty() {
+                z.add_all(&outputs).await?;
             }
-            if let Some(f) = &options.on_shard {
+        }
+        if let Some(f) = &options.on_shard {
+            for (path, bytes, _) in &outputs {
                 let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
                 if let Some(p) = r.dyn_ref::<Promise>() {
                     JsFuture::from(p.clone()).await?;
                 }
+                options.check_cancel()?;
             }
-            options.check_cancel()?;
         }
+        options.check_cancel()?;
     }
     Ok(())
 }
@@ -936,7 +1007,7 @@ mod tests {
         assert_eq!(check(&[4 << 20; 10], 2, MB16), vec![4, 4, 2]);
         check(&[100 << 10; 1200], 2, MB16);
         check(&[1 << 30, 1, 1, 1 << 30, 1, 5 << 20, 0, 0], 2, MB16);
-        assert_eq!(check(&[0; 600], 4, MB16), vec![256, 256, 88]);
+        assert_eq!(check(&[0; 150], 4, MB16), vec![64, 64, 22]);
         // no byte target (the single-threaded build): the fewest shards
         assert_eq!(check(&[1; 10], 2, 0), vec![4, 4, 2]);
         assert_eq!(check(&[64 << 20; 3], 1, 0), vec![1, 1, 1]);
