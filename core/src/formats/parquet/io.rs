@@ -103,6 +103,11 @@ impl ParquetShard {
         })
     }
 
+    /// The file's size in bytes.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The Arrow schema.
     pub fn schema(&self) -> SchemaRef {
         self.meta.schema().clone()
@@ -240,11 +245,14 @@ impl ParquetOut {
     /// Starts a file with this Arrow schema and these properties. The
     /// Parquet schema keeps the input's stored type for every top-level
     /// column `copied[i]`, and converts the Arrow type of the others.
+    /// `size` is the expected size of the file (the output buffer starts
+    /// that large instead of growing by copies).
     pub fn new(
         schema: SchemaRef,
         props: WriterProperties,
         input: &SchemaDescriptor,
         copied: &[bool],
+        size: usize,
     ) -> Result<ParquetOut> {
         let converted = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
@@ -266,7 +274,8 @@ impl ParquetOut {
             .with_properties(props)
             .with_parquet_schema(SchemaDescriptor::new(Arc::new(root)));
         let writer =
-            ArrowWriter::try_new_with_options(Vec::new(), schema.clone(), options).map_err(perr)?;
+            ArrowWriter::try_new_with_options(Vec::with_capacity(size), schema.clone(), options)
+                .map_err(perr)?;
         let (file, factory) = writer.into_serialized_writer().map_err(perr)?;
         // a copied column has the input's type, so the same leaves: the
         // k-th leaf of its root in the output is the k-th in the input
