@@ -178,6 +178,9 @@ fn check_widening(col: &ArrayRef, to: &DataType, column: &str) -> Result<()> {
 
 fn fill_array(col: &ArrayRef, f: &ColumnFill, column: &str) -> Result<(ArrayRef, u64)> {
     check_widening(col, &f.out_type, column)?;
+    if let Some(filled) = fill_dictionary(col, &f.out_type, &f.scalar) {
+        return Ok(filled);
+    }
     let mask = missing_mask(col)?;
     let n = mask.true_count() as u64;
     let (work_type, dict_type) = match &f.out_type {
@@ -232,6 +235,53 @@ fn fill_text(values: &ArrayRef, mask: &BooleanArray, scalar: &ArrayRef) -> Optio
     }
     let offsets = arrow_buffer::OffsetBuffer::new(offsets.into());
     Some(Arc::new(StringArray::new(offsets, data.into(), None)))
+}
+
+/// A text column read as a dictionary (`Int32` keys, `Utf8` values) and
+/// written as `Utf8`, filled through its keys: the fill value is added at
+/// the end of the dictionary and every missing cell (a null key, or a key
+/// of a null value) points at it; no text is copied row by row. The writer
+/// encodes the values the keys point at, so the file is the one the plain
+/// filled array gives. Returns the filled column and the number of cells
+/// filled; `None` for any other column.
+fn fill_dictionary(
+    col: &ArrayRef,
+    out_type: &DataType,
+    scalar: &ArrayRef,
+) -> Option<(ArrayRef, u64)> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int32Array};
+    let DataType::Dictionary(key, value) = col.data_type() else {
+        return None;
+    };
+    if (key.as_ref(), value.as_ref(), out_type, scalar.data_type())
+        != (
+            &DataType::Int32,
+            &DataType::Utf8,
+            &DataType::Utf8,
+            &DataType::Utf8,
+        )
+        || scalar.is_null(0)
+    {
+        return None;
+    }
+    let dict = col.as_dictionary::<Int32Type>();
+    // the cells that hold a value: a valid key of a valid value
+    let Some(present) = dict.logical_nulls().filter(|p| p.null_count() > 0) else {
+        return Some((col.clone(), 0));
+    };
+    let at = i32::try_from(dict.values().len()).ok()?;
+    let values = arrow_select::concat::concat(&[dict.values().as_ref(), scalar.as_ref()]).ok()?;
+    let keys: Vec<i32> = dict
+        .keys()
+        .values()
+        .iter()
+        .zip(present.iter())
+        .map(|(&k, ok)| if ok { k } else { at })
+        .collect();
+    let filled = DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values).ok()?;
+    Some((Arc::new(filled), present.null_count() as u64))
 }
 
 /// The same for a float64 column. `None` for another type.
@@ -309,7 +359,10 @@ fn updated_pandas_metadata(
 /// Pass 2 over a Parquet file, row group by row group.
 pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u8>, ShardReport)> {
     let file = ParquetShard::open(bytes)?;
+    // the file's own types make the output schema; text columns are read
+    // as dictionaries (filled by their keys, see `fill_dictionary`)
     let schema = file.schema();
+    let file = file.with_text_as_dictionaries()?;
     let mut plans = Vec::new();
     let by_column = dict.index();
     let mut plan_of = vec![None; schema.fields().len()];
@@ -354,6 +407,8 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         file.writer_properties(),
         file.parquet_schema(),
         &copied,
+        // about the input's size: the same data, a few cells filled
+        file.size() + file.size() / 8,
     )?;
     let mut filled = vec![0u64; plans.len()];
     for g in 0..file.row_groups() {
@@ -447,6 +502,38 @@ mod fill_text_tests {
             assert_eq!(fast.as_ref(), general.as_ref());
             assert_eq!(fast.null_count(), 0);
         }
+    }
+
+    #[test]
+    fn dictionary_fill_equals_the_plain_text_fill() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int32Array};
+        // a null key, a key of a null value, a repeated value, a value
+        // equal to the fill value, and an unused value
+        let keys = Int32Array::from(vec![Some(0), None, Some(1), Some(0), Some(2), Some(3)]);
+        let values =
+            StringArray::from(vec![Some("a"), None, Some("Unknown"), Some("b"), Some("z")]);
+        let dict: ArrayRef =
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap());
+        let scalar: ArrayRef = Arc::new(StringArray::from(vec!["Unknown"]));
+        for d in [dict.clone(), dict.slice(1, 4)] {
+            let (filled, n) = fill_dictionary(&d, &DataType::Utf8, &scalar).unwrap();
+            let plain = cast(&d, &DataType::Utf8).unwrap();
+            let mask = missing_mask(&plain).unwrap();
+            let want = fill_text(&plain, &mask, &scalar).unwrap();
+            assert_eq!(n, mask.true_count() as u64);
+            assert_eq!(filled.null_count(), 0);
+            assert_eq!(
+                cast(&filled, &DataType::Utf8).unwrap().as_ref(),
+                want.as_ref()
+            );
+        }
+        // nothing missing: the column as it is
+        let full = dict.slice(0, 1);
+        let (same, n) = fill_dictionary(&full, &DataType::Utf8, &scalar).unwrap();
+        assert_eq!((same.as_ref(), n), (full.as_ref(), 0));
+        // another type is not for this path
+        assert!(fill_dictionary(&scalar, &DataType::Utf8, &scalar).is_none());
     }
 
     #[test]

@@ -103,6 +103,11 @@ impl ParquetShard {
         })
     }
 
+    /// The file's size in bytes.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The Arrow schema.
     pub fn schema(&self) -> SchemaRef {
         self.meta.schema().clone()
@@ -240,11 +245,14 @@ impl ParquetOut {
     /// Starts a file with this Arrow schema and these properties. The
     /// Parquet schema keeps the input's stored type for every top-level
     /// column `copied[i]`, and converts the Arrow type of the others.
+    /// `size` is the expected size of the file (the output buffer starts
+    /// that large instead of growing by copies).
     pub fn new(
         schema: SchemaRef,
         props: WriterProperties,
         input: &SchemaDescriptor,
         copied: &[bool],
+        size: usize,
     ) -> Result<ParquetOut> {
         let converted = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
@@ -266,7 +274,8 @@ impl ParquetOut {
             .with_properties(props)
             .with_parquet_schema(SchemaDescriptor::new(Arc::new(root)));
         let writer =
-            ArrowWriter::try_new_with_options(Vec::new(), schema.clone(), options).map_err(perr)?;
+            ArrowWriter::try_new_with_options(Vec::with_capacity(size), schema.clone(), options)
+                .map_err(perr)?;
         let (file, factory) = writer.into_serialized_writer().map_err(perr)?;
         // a copied column has the input's type, so the same leaves: the
         // k-th leaf of its root in the output is the k-th in the input
@@ -296,7 +305,8 @@ impl ParquetOut {
     }
 
     /// Writes row group `g` of `input` as one row group: top-level column
-    /// `i` encoded from `columns[i]`, or copied from the input when `None`.
+    /// `i` encoded from `columns[i]` (an array of the field's type, or a
+    /// dictionary array of it), or copied from the input when `None`.
     pub fn write_row_group(
         &mut self,
         input: &ParquetShard,
@@ -320,7 +330,13 @@ impl ParquetOut {
         let mut leaves = Vec::with_capacity(writers.len());
         for (i, column) in columns.iter().enumerate() {
             if let Some(array) = column {
-                if array.data_type() != self.schema.field(i).data_type() {
+                // a dictionary array of the field's type is written as its
+                // values: the same pages as the plain array
+                let field_type = self.schema.field(i).data_type();
+                let fits = array.data_type() == field_type
+                    || matches!(array.data_type(),
+                        arrow_schema::DataType::Dictionary(_, v) if v.as_ref() == field_type);
+                if !fits {
                     return Err(Error::internal(format!(
                         "column {i} is {} but its field is {}",
                         array.data_type(),
@@ -387,4 +403,52 @@ pub fn replace_fields(schema: &SchemaRef, fields: Vec<arrow_schema::FieldRef>) -
         fields,
         schema.metadata().clone(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{Array, DictionaryArray, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    use super::*;
+
+    /// The file `ParquetOut` writes from `column` (in place of the one
+    /// text column of `input`).
+    fn rewritten(input: &ParquetShard, column: ArrayRef) -> Vec<u8> {
+        let mut out = ParquetOut::new(
+            input.schema(),
+            input.writer_properties(),
+            input.parquet_schema(),
+            &[false],
+            0,
+        )
+        .unwrap();
+        out.write_row_group(input, 0, &[Some(column)]).unwrap();
+        out.finish().unwrap()
+    }
+
+    #[test]
+    fn a_dictionary_array_is_written_as_its_plain_values() {
+        let plain = StringArray::from(vec![Some("b"), Some("a"), None, Some("b"), Some("ç")]);
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(plain.clone())]).unwrap();
+        let mut file = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut file, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let input = ParquetShard::open(Bytes::from(file)).unwrap();
+        // keys out of order, a repeated and an unused value, a null key
+        let keys = arrow_array::Int32Array::from(vec![Some(2), Some(0), None, Some(2), Some(3)]);
+        let values = StringArray::from(vec!["a", "x", "b", "ç"]);
+        let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+        assert_eq!(
+            arrow_cast::cast(&dict, &DataType::Utf8).unwrap().as_ref(),
+            &plain as &dyn Array
+        );
+        assert_eq!(
+            rewritten(&input, Arc::new(dict)),
+            rewritten(&input, Arc::new(plain))
+        );
+    }
 }
