@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { serve } from '../../web/serve.mjs';
+import { tree } from '../files.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const dist = process.env.SHARDIMPUTE_DIST ?? path.join(root, 'dist');
@@ -200,19 +201,7 @@ export function readZip(buf) {
   return out;
 }
 
-/** Every file under `dir`: Map of relative path to Buffer. */
-export function tree(dir) {
-  const out = new Map();
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.set(r, fs.readFileSync(path.join(d, e.name)));
-    }
-  };
-  walk(dir, '');
-  return out;
-}
+export { tree } from '../files.mjs';
 
 /** A fixture case: its folder, env text and job type. */
 export function fixture(name) {

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { untimed } from '../untimed.mjs';
+import { tree } from '../files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'tests/fixtures');
@@ -61,20 +62,6 @@ before(() => {
 after(() => {
   if (project) fs.rmSync(project, { recursive: true, force: true });
 });
-
-/** Every file under `dir` as a map of relative path to bytes. */
-function tree(dir) {
-  const out = new Map();
-  const walk = (d, rel) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.set(r, fs.readFileSync(path.join(d, e.name)));
-    }
-  };
-  walk(dir, '');
-  return out;
-}
 
 /** A case's settings as environment variables, over a clean environment. */
 function caseEnv(dir) {
