@@ -231,8 +231,9 @@ test('keepForFill: pass 2 reuses what pass 1 read, up to the budget; the output 
   want.delete('_shardimpute_manifest.json');
   const train = list(c.input).filter((p) => p.startsWith('train/'));
   const sizes = train.map((p) => fs.statSync(path.join(c.input, p)).size);
-  // every training shard kept; then a budget that holds only the first one
-  for (const [budget, keptCount] of [[1e9, train.length], [sizes[0], 1]]) {
+  // every training shard kept; a budget that holds only the first one;
+  // budgets that are no number of bytes keep nothing
+  for (const [budget, keptCount] of [[1e9, train.length], [sizes[0], 1], [Number.NaN, 0], [-1, 0]]) {
     const reads = new Map();
     const files = list(c.input).map((p) => ({
       path: p,

@@ -668,14 +668,13 @@ fn start_batch(
     keep: Keep,
     cancel: Arc<AtomicBool>,
 ) -> Running {
-    let slot = Arc::new(Mutex::new((None, None)));
+    let slot = Arc::new(Mutex::new((None, None::<Waker>)));
     let task = {
         let slot = slot.clone();
         move || {
             let result = run_batch(&job, pass, &shards, &source, keep, &cancel);
             let waker = {
-                let mut slot: std::sync::MutexGuard<'_, (Option<BatchResult>, Option<Waker>)> =
-                    slot.lock().unwrap_or_else(|e| e.into_inner());
+                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
                 slot.0 = Some(result);
                 slot.1.take()
             };
@@ -749,32 +748,49 @@ impl ZipOut {
             .await
     }
 
-    /// Entries (their checksums computed here where missing), written as
-    /// one chunk: a write costs the same for a byte or many (two awaited
-    /// promises), and a batch of small shards would pay it per shard.
+    /// Entries (their checksums computed here where missing), written in
+    /// chunks of up to [`CHUNK_BYTES`]: a write costs the same for a byte
+    /// or many (two awaited promises), and a batch of small shards would
+    /// pay it per shard.
     async fn add_all(&mut self, outputs: &[Output]) -> Result<(), JsValue> {
-        let mut headers = Vec::with_capacity(outputs.len());
-        let mut total = 0usize;
+        let mut parts: Vec<(Vec<u8>, &[u8])> = Vec::new();
+        let mut size = 0usize;
         for (path, bytes, crc) in outputs {
             let crc = crc.unwrap_or_else(|| Crc::of(bytes));
             let header = self.zip.push(path, bytes.len() as u64, crc);
-            total += header.len() + bytes.len();
-            headers.push(header);
-        }
-        let size = u32::try_from(total)
-            .map_err(|_| js_error("io", "a batch of output shards is larger than 4 GiB"))?;
-        let chunk = Uint8Array::new_with_length(size);
-        let mut at = 0u32;
-        for (header, (_, bytes, _)) in headers.iter().zip(outputs) {
-            for part in [&header[..], &bytes[..]] {
-                let end = at + part.len() as u32;
-                chunk.subarray(at, end).copy_from(part);
-                at = end;
+            let len = header.len() + bytes.len();
+            if size > 0 && size + len > CHUNK_BYTES {
+                self.write_parts(&std::mem::take(&mut parts), size).await?;
+                size = 0;
             }
+            parts.push((header, bytes));
+            size += len;
+        }
+        self.write_parts(&parts, size).await
+    }
+
+    /// Headers and their data, copied from wasm memory into one chunk.
+    async fn write_parts(&self, parts: &[(Vec<u8>, &[u8])], size: usize) -> Result<(), JsValue> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let chunk = Uint8Array::new_with_length(size as u32);
+        let mut at = 0u32;
+        for part in parts
+            .iter()
+            .flat_map(|(header, bytes)| [&header[..], *bytes])
+        {
+            let end = at + part.len() as u32;
+            chunk.subarray(at, end).copy_from(part);
+            at = end;
         }
         self.write_chunk(chunk).await
     }
 }
+
+/// Most bytes in one chunk written to the zip stream (an entry larger
+/// than this goes alone; wasm memory holds less than 4 GiB).
+const CHUNK_BYTES: usize = 64 << 20;
 
 /// One pass (see `run_pass_to`); with `options.zip`, a fill also writes the
 /// zip of every output shard and artifact, ending with the manifest and
