@@ -66,8 +66,12 @@ impl Sink for MemorySink {
 
 /// Locks a mutex; a poisoned one means a worker thread panicked.
 pub fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    m.lock()
-        .map_err(|_| Error::internal("a worker thread panicked"))
+    m.lock().map_err(|_| panicked())
+}
+
+/// The error of a poisoned lock: a worker thread panicked.
+pub(crate) fn panicked() -> Error {
+    Error::internal("a worker thread panicked")
 }
 
 #[cfg(test)]

@@ -22,10 +22,10 @@ use crate::artifacts::{self, ReportInput, ARTIFACT_NAMES};
 use crate::dataset::{discover, Dataset, Shard};
 use crate::error::{Error, Result};
 use crate::formats::{self, ShardReport};
-use crate::io::{lock, Sink, Source};
+use crate::io::{Sink, Source};
 use crate::plan::{self, FillDict, FillPlan};
 use crate::settings::{JobType, Settings};
-use crate::stats::{Merge, TrainStats};
+use crate::stats::{Merge, SharedTotal, TrainStats};
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,7 +490,7 @@ impl Job {
         ctl: Control<'_>,
     ) -> Result<()> {
         self.expect_running(Pass::Fit)?;
-        let total = Mutex::new(std::mem::take(&mut self.stats));
+        let total = SharedTotal::new(std::mem::take(&mut self.stats));
         let (counter, settings) = (&self.counter, &self.settings);
         let result = shards.par_iter().try_for_each(|shard| {
             ctl.check()?;
@@ -498,13 +498,11 @@ impl Job {
             let size = bytes.len() as u64;
             let state = fit_shard(shard, bytes, settings)?;
             let rows = state.rows;
-            lock(&total)?.merge(state)?;
+            total.merge(state)?;
             counter.finished(shard, size, rows, &ctl);
             Ok(())
         });
-        let total = total
-            .into_inner()
-            .map_err(|_| Error::internal("a worker thread panicked"));
+        let total = total.into_inner();
         match (result, total) {
             (Ok(()), Ok(total)) => {
                 self.stats = total;

@@ -9,14 +9,19 @@
 //! A table is split into [`PARTS`] parts by bits of the hash. Merging goes
 //! part by part, so it touches one small part of a large table at a time
 //! (cache-friendly), and two large tables merge their parts in parallel, as
-//! does the search for the most frequent value.
+//! does the search for the most frequent value. A running total that
+//! several threads fold shards into at once ([`SharedCounts`]) locks each
+//! part on its own, so two threads merge into different parts side by side.
 
 use std::hash::BuildHasher;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, TryLockError};
 
 use foldhash::fast::FixedState;
 use hashbrown::hash_table::{Entry, HashTable};
 use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::io::{lock, panicked};
 
 /// Parts of a table: a power of two.
 const PARTS: usize = 16;
@@ -200,6 +205,74 @@ impl ValueCounts {
         };
         big.len += added;
         big
+    }
+}
+
+/// A running total of counts that several threads add to at once: each
+/// part behind a lock of its own. A thread merges the parts it can lock
+/// now first and waits only when every part it has left is busy, so two
+/// threads folding large tables (a high-cardinality column) work side by
+/// side instead of one after the other.
+pub struct SharedCounts {
+    parts: Vec<Mutex<Part>>,
+}
+
+impl SharedCounts {
+    /// The total so far.
+    pub fn new(counts: ValueCounts) -> SharedCounts {
+        let mut parts = counts.parts;
+        parts.resize_with(PARTS, Part::default);
+        SharedCounts {
+            parts: parts.into_iter().map(Mutex::new).collect(),
+        }
+    }
+
+    /// Adds every count of `other`.
+    pub fn add(&self, other: ValueCounts) -> Result<()> {
+        let mut left: Vec<(usize, Part)> = other
+            .parts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, p)| !p.table.is_empty())
+            .collect();
+        while !left.is_empty() {
+            let before = left.len();
+            let mut poisoned = false;
+            left.retain(|(i, part)| match self.parts[*i].try_lock() {
+                Ok(mut mine) => {
+                    mine.merge(part);
+                    false
+                }
+                Err(TryLockError::WouldBlock) => true,
+                Err(TryLockError::Poisoned(_)) => {
+                    poisoned = true;
+                    false
+                }
+            });
+            if poisoned {
+                return Err(panicked());
+            }
+            if left.len() == before {
+                // every part left is busy: wait for one
+                let (i, part) = left.swap_remove(0);
+                lock(&self.parts[i])?.merge(&part);
+            }
+        }
+        Ok(())
+    }
+
+    /// The counts, as one table again.
+    pub fn into_counts(self) -> Result<ValueCounts> {
+        let mut parts = Vec::with_capacity(PARTS);
+        for p in self.parts {
+            parts.push(p.into_inner().map_err(|_| panicked())?);
+        }
+        let len = parts.iter().map(|p| p.table.len()).sum();
+        Ok(if len == 0 {
+            ValueCounts::default()
+        } else {
+            ValueCounts { parts, len }
+        })
     }
 }
 

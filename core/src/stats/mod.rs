@@ -16,12 +16,15 @@ mod exact_sum;
 
 pub use codec::STATE_VERSION;
 
+use std::sync::{Arc, Mutex};
+
 use hashbrown::HashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::io::lock;
 use crate::settings::{Settings, Strategy};
-use counts::ValueCounts;
+use counts::{SharedCounts, ValueCounts};
 use exact_sum::ExactSum;
 
 /// A mergeable partial state: `Default` is the identity, and `merge` is
@@ -385,6 +388,73 @@ impl TrainStats {
     }
 }
 
+/// A running pass 1 total that several threads fold shard states into at
+/// once. Everything but the counts of distinct strings merges under one
+/// lock (it is small and quick); the counts, which can be large (a
+/// high-cardinality column), merge part by part under locks of their own
+/// ([`SharedCounts`]), so threads do not queue behind one another's merge.
+/// The result is the state [`Merge::merge`] gives, in any order.
+pub struct SharedTotal {
+    rest: Mutex<TrainStats>,
+    counts: Mutex<HashMap<String, Arc<SharedCounts>>>,
+}
+
+impl SharedTotal {
+    /// A total starting from `total`.
+    pub fn new(mut total: TrainStats) -> SharedTotal {
+        let counts = total
+            .columns
+            .iter()
+            .zip(total.stats.iter_mut())
+            .map(|(name, s)| {
+                let c = std::mem::take(&mut s.counts);
+                (name.clone(), Arc::new(SharedCounts::new(c)))
+            })
+            .collect();
+        SharedTotal {
+            rest: Mutex::new(total),
+            counts: Mutex::new(counts),
+        }
+    }
+
+    /// Folds in one state (a shard's). Columns that do not match are an
+    /// error, as with [`Merge::merge`].
+    pub fn merge(&self, mut state: TrainStats) -> Result<()> {
+        let counts: Vec<(String, ValueCounts)> = state
+            .columns
+            .iter()
+            .zip(state.stats.iter_mut())
+            .filter(|(_, s)| s.counts.len() > 0)
+            .map(|(name, s)| (name.clone(), std::mem::take(&mut s.counts)))
+            .collect();
+        lock(&self.rest)?.merge(state)?;
+        for (name, c) in counts {
+            let total = lock(&self.counts)?
+                .entry(name)
+                .or_insert_with(|| Arc::new(SharedCounts::new(ValueCounts::default())))
+                .clone();
+            total.add(c)?;
+        }
+        Ok(())
+    }
+
+    /// The merged state.
+    pub fn into_inner(self) -> Result<TrainStats> {
+        let mut total = self.rest.into_inner().map_err(|_| crate::io::panicked())?;
+        let mut counts = self
+            .counts
+            .into_inner()
+            .map_err(|_| crate::io::panicked())?;
+        for (name, s) in total.columns.iter().zip(total.stats.iter_mut()) {
+            if let Some(c) = counts.remove(name) {
+                let c = Arc::into_inner(c).ok_or_else(crate::io::panicked)?;
+                s.counts = c.into_counts()?;
+            }
+        }
+        Ok(total)
+    }
+}
+
 impl Merge for TrainStats {
     fn merge(&mut self, other: TrainStats) -> Result<()> {
         *self = std::mem::take(self).merged(other)?;
@@ -460,6 +530,80 @@ mod tests {
             assert_eq!(a.median(), b.median());
             assert_eq!((a.rows, a.missing), (b.rows, b.missing));
         }
+    }
+
+    #[test]
+    fn threads_folding_into_a_shared_total_count_every_value() {
+        // 64 text shards, two columns (one high-cardinality, large enough
+        // that parts are merged while the other thread holds some), folded
+        // by 4 threads at once, and a schema error from one of them
+        let shard = |i: usize| {
+            let mut few = ColumnStats::new(Keep::Summary);
+            let mut many = ColumnStats::new(Keep::Summary);
+            for r in 0..3000 {
+                few.add_text(format!("c{}", (i * 7 + r) % 13).as_bytes());
+                many.add_text(format!("v{}", (i * 1000 + r) % 70_000).as_bytes());
+            }
+            few.set_evidence(Evidence::Text, "s");
+            many.set_evidence(Evidence::Text, "s");
+            let name = format!("train/part-{i:05}.csv");
+            TrainStats::of_shard(
+                &name,
+                vec!["few".into(), "many".into()],
+                vec![few, many],
+                3000,
+            )
+        };
+        let mut want: [std::collections::BTreeMap<String, u64>; 2] = Default::default();
+        for i in 0..64 {
+            for r in 0..3000 {
+                *want[0].entry(format!("c{}", (i * 7 + r) % 13)).or_default() += 1;
+                *want[1]
+                    .entry(format!("v{}", (i * 1000 + r) % 70_000))
+                    .or_default() += 1;
+            }
+        }
+        // starting from a total that already holds the first shard
+        let total = SharedTotal::new(shard(0));
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let total = &total;
+                scope.spawn(move || {
+                    for i in (1..64).filter(|i| i % 4 == t) {
+                        total.merge(shard(i)).unwrap();
+                    }
+                });
+            }
+        });
+        let total = total.into_inner().unwrap();
+        assert_eq!((total.rows, total.shards), (64 * 3000, 64));
+        for (c, want) in total.stats.iter().zip(&want) {
+            let mut got: Vec<(String, u64)> = c
+                .counts
+                .iter()
+                .map(|(k, n)| (String::from_utf8(k.to_vec()).unwrap(), n))
+                .collect();
+            got.sort();
+            assert_eq!(
+                got,
+                want.iter()
+                    .map(|(k, n)| (k.clone(), *n))
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(c.counts.len(), want.len());
+        }
+        let top = want[1]
+            .iter()
+            .max_by_key(|(k, n)| (**n, std::cmp::Reverse(*k)))
+            .unwrap();
+        assert_eq!(total.stats[1].mode().as_deref(), Some(top.0.as_str()));
+        // a shard with other columns is an error, as with `merge`
+        let total = SharedTotal::new(TrainStats::default());
+        total.merge(shard(1)).unwrap();
+        let e = total
+            .merge(num_shard("train/part-00009.csv", &[Some(1.0)]))
+            .unwrap_err();
+        assert!(e.to_string().contains("column `x` is in"), "{e}");
     }
 
     #[test]
