@@ -71,6 +71,30 @@ fn key<'a>(arena: &'a [u8], s: &Slot) -> &'a [u8] {
     &arena[s.start..s.start + s.len]
 }
 
+/// `a == b`, without a call into `memcmp` for keys of up to 16 bytes:
+/// most lookups find a short key already in the table (a category, a
+/// flag), and for those the call cost more than the comparison.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    fn word8(x: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(x[at..at + 8].try_into().expect("8 bytes"))
+    }
+    fn word4(x: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(x[at..at + 4].try_into().expect("4 bytes"))
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// Of two values and their counts: the higher count, then the smaller value.
 fn better_top<'a>(a: (&'a [u8], u64), b: (&'a [u8], u64)) -> (&'a [u8], u64) {
     if (b.1, std::cmp::Reverse(b.0)) > (a.1, std::cmp::Reverse(a.0)) {
@@ -88,10 +112,11 @@ impl Part {
     /// Adds `n` to the count of `value`; true if it was new.
     fn add_hashed(&mut self, hash: u64, value: &[u8], n: u64) -> bool {
         let arena = &self.arena;
-        match self
-            .table
-            .entry(hash, |s| key(arena, s) == value, |s| s.hash)
-        {
+        match self.table.entry(
+            hash,
+            |s| s.hash == hash && same(key(arena, s), value),
+            |s| s.hash,
+        ) {
             Entry::Occupied(mut e) => {
                 e.get_mut().count += n;
                 false
@@ -303,6 +328,21 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn same_is_byte_equality_at_every_length() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(same(a, &base[..n].to_vec()));
+            assert!(!same(a, &base[..n + 1]));
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 0x20;
+                assert!(!same(a, &b), "length {n}, byte {i} differs");
+            }
+        }
     }
 
     #[test]
