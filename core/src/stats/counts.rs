@@ -335,7 +335,8 @@ mod tests {
         let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
         for n in 0..base.len() {
             let a = &base[..n];
-            assert!(same(a, &base[..n].to_vec()));
+            let copy = a.to_vec();
+            assert!(same(a, &copy));
             assert!(!same(a, &base[..n + 1]));
             for i in 0..n {
                 let mut b = a.to_vec();
