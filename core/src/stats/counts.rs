@@ -37,13 +37,14 @@ const PARALLEL_FROM: usize = 1 << 15;
 struct Slot {
     hash: u64,
     count: u64,
-    /// The key's bytes: `arena[start..start + len]`.
+    /// Where the key is in the arena (see [`Part`]).
     start: usize,
-    len: usize,
 }
 
-/// One part of a table. Keys live in one byte arena: no allocation per
-/// distinct value, one free for the lot.
+/// One part of a table. Keys live in one byte arena, each as its length
+/// (LEB128: one byte below 128) then its bytes: no allocation per distinct
+/// value, one free for the lot, and a slot of 24 bytes, not 32 (a
+/// high-cardinality column's table is mostly slots).
 #[derive(Default, Clone)]
 struct Part {
     table: HashTable<Slot>,
@@ -68,7 +69,30 @@ fn hasher() -> &'static FixedState {
 }
 
 fn key<'a>(arena: &'a [u8], s: &Slot) -> &'a [u8] {
-    &arena[s.start..s.start + s.len]
+    let (mut len, mut at, mut shift) = (0usize, s.start, 0);
+    loop {
+        let b = arena[at];
+        at += 1;
+        len |= usize::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    &arena[at..at + len]
+}
+
+/// Appends `value` to `arena` as [`key`] reads it; returns where it starts.
+fn push_key(arena: &mut Vec<u8>, value: &[u8]) -> usize {
+    let start = arena.len();
+    let mut n = value.len();
+    while n >= 0x80 {
+        arena.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    arena.push(n as u8);
+    arena.extend_from_slice(value);
+    start
 }
 
 /// `a == b`, without a call into `memcmp` for keys of up to 16 bytes:
@@ -122,13 +146,11 @@ impl Part {
                 false
             }
             Entry::Vacant(e) => {
-                let start = self.arena.len();
-                self.arena.extend_from_slice(value);
+                let start = push_key(&mut self.arena, value);
                 e.insert(Slot {
                     hash,
                     count: n,
                     start,
-                    len: value.len(),
                 });
                 true
             }
@@ -344,6 +366,26 @@ mod tests {
                 assert!(!same(a, &b), "length {n}, byte {i} differs");
             }
         }
+    }
+
+    #[test]
+    fn keys_of_every_length_read_back() {
+        let mut c = ValueCounts::default();
+        let keys: Vec<Vec<u8>> = [0usize, 1, 127, 128, 300, 16_383, 16_384, 70_000]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i % 251) as u8).collect())
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            c.add(k, i as u64 + 1);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(c.get(k), i as u64 + 1, "key of {} bytes", k.len());
+        }
+        let mut got: Vec<Vec<u8>> = c.iter().map(|(k, _)| k.to_vec()).collect();
+        got.sort();
+        let mut want = keys.clone();
+        want.sort();
+        assert_eq!(got, want);
     }
 
     #[test]
