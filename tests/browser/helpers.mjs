@@ -201,7 +201,7 @@ export function readZip(buf) {
   return out;
 }
 
-export { tree } from '../files.mjs';
+export { tree };
 
 /** A fixture case: its folder, env text and job type. */
 export function fixture(name) {

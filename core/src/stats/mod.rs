@@ -22,7 +22,7 @@ use hashbrown::HashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::io::lock;
+use crate::io::{lock, panicked};
 use crate::settings::{Settings, Strategy};
 use counts::{SharedCounts, ValueCounts};
 use exact_sum::ExactSum;
@@ -440,14 +440,11 @@ impl SharedTotal {
 
     /// The merged state.
     pub fn into_inner(self) -> Result<TrainStats> {
-        let mut total = self.rest.into_inner().map_err(|_| crate::io::panicked())?;
-        let mut counts = self
-            .counts
-            .into_inner()
-            .map_err(|_| crate::io::panicked())?;
+        let mut total = self.rest.into_inner().map_err(|_| panicked())?;
+        let mut counts = self.counts.into_inner().map_err(|_| panicked())?;
         for (name, s) in total.columns.iter().zip(total.stats.iter_mut()) {
             if let Some(c) = counts.remove(name) {
-                let c = Arc::into_inner(c).ok_or_else(crate::io::panicked)?;
+                let c = Arc::into_inner(c).ok_or_else(panicked)?;
                 s.counts = c.into_counts()?;
             }
         }
