@@ -584,15 +584,20 @@ const BATCH_SHARDS: usize = 64;
 /// The pass's shards, cut into the batches handed to the thread pool one
 /// after another: at least two shards per thread (threads stay busy while
 /// shard sizes differ) and `bytes_each` of input ([`BATCH_BYTES`]), or
-/// [`BATCH_SHARDS`] shards, or the rest.
+/// [`BATCH_SHARDS`] shards, or the rest. A batch holds a multiple of the
+/// thread count: a batch ends when its last shard does, so with 5 shards
+/// on 2 threads one thread would wait out a whole shard (a sixth of the
+/// time).
 fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
-    let at_least = if threads <= 1 { 1 } else { 2 * threads };
+    let threads = threads.max(1);
+    let at_least = if threads == 1 { 1 } else { 2 * threads };
+    let most = (BATCH_SHARDS / threads * threads).max(threads);
     let mut out = Vec::new();
     let (mut from, mut bytes) = (0, 0u64);
     for (i, shard) in shards.iter().enumerate() {
         bytes += shard.size;
         let count = i + 1 - from;
-        if (count >= at_least && bytes >= bytes_each) || count >= BATCH_SHARDS {
+        if (count >= at_least && bytes >= bytes_each && count % threads == 0) || count >= most {
             out.push(&shards[from..=i]);
             (from, bytes) = (i + 1, 0);
         }
@@ -1002,12 +1007,21 @@ mod tests {
         assert_eq!(flat.len(), all.len());
         assert!(flat.iter().zip(&all).all(|(a, b)| std::ptr::eq(*a, b)));
         let at_least = if threads <= 1 { 1 } else { 2 * threads };
+        let most = (BATCH_SHARDS / threads * threads).max(threads);
         let enough = |b: &[Shard]| {
             let bytes: u64 = b.iter().map(|s| s.size).sum();
-            (b.len() >= at_least && bytes >= bytes_each) || b.len() >= BATCH_SHARDS
+            (b.len() >= at_least && bytes >= bytes_each && b.len() % threads == 0)
+                || b.len() >= most
         };
         for (i, b) in cut.iter().enumerate() {
-            assert!(!b.is_empty() && b.len() <= BATCH_SHARDS);
+            assert!(!b.is_empty() && b.len() <= most);
+            if i + 1 < cut.len() {
+                assert_eq!(
+                    b.len() % threads,
+                    0,
+                    "batch {i} is not a multiple of {threads}"
+                );
+            }
             assert!(!enough(&b[..b.len() - 1]), "batch {i} went on past enough");
             if i + 1 < cut.len() {
                 assert!(enough(b), "batch {i} closed early");
@@ -1024,6 +1038,11 @@ mod tests {
         check(&[100 << 10; 1200], 2, MB16);
         check(&[1 << 30, 1, 1, 1 << 30, 1, 5 << 20, 0, 0], 2, MB16);
         assert_eq!(check(&[0; 150], 4, MB16), vec![64, 64, 22]);
+        assert_eq!(check(&[0; 150], 3, MB16), vec![63, 63, 24]);
+        // 3.4 MB shards: 5 make 16 MB, but 5 on 2 threads leave one idle
+        // for a shard's time; 6 do not
+        assert_eq!(check(&[3_400_000; 13], 2, MB16), vec![6, 6, 1]);
+        assert_eq!(check(&[3_400_000; 13], 3, MB16), vec![6, 6, 1]);
         // no byte target (the single-threaded build): the fewest shards
         assert_eq!(check(&[1; 10], 2, 0), vec![4, 4, 2]);
         assert_eq!(check(&[64 << 20; 3], 1, 0), vec![1, 1, 1]);
