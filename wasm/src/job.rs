@@ -597,7 +597,9 @@ fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
     for (i, shard) in shards.iter().enumerate() {
         bytes += shard.size;
         let count = i + 1 - from;
-        if (count >= at_least && bytes >= bytes_each && count % threads == 0) || count >= most {
+        if (count >= at_least && bytes >= bytes_each && count.is_multiple_of(threads))
+            || count >= most
+        {
             out.push(&shards[from..=i]);
             (from, bytes) = (i + 1, 0);
         }
@@ -1010,15 +1012,14 @@ mod tests {
         let most = (BATCH_SHARDS / threads * threads).max(threads);
         let enough = |b: &[Shard]| {
             let bytes: u64 = b.iter().map(|s| s.size).sum();
-            (b.len() >= at_least && bytes >= bytes_each && b.len() % threads == 0)
+            (b.len() >= at_least && bytes >= bytes_each && b.len().is_multiple_of(threads))
                 || b.len() >= most
         };
         for (i, b) in cut.iter().enumerate() {
             assert!(!b.is_empty() && b.len() <= most);
             if i + 1 < cut.len() {
-                assert_eq!(
-                    b.len() % threads,
-                    0,
+                assert!(
+                    b.len().is_multiple_of(threads),
                     "batch {i} is not a multiple of {threads}"
                 );
             }
