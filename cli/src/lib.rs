@@ -144,10 +144,10 @@ fn without_os_error_numbers(text: &str) -> String {
 /// glibc's defaults hand memory back to the system as soon as a large
 /// buffer is freed (a shard's bytes, a decoded column) and take it again
 /// for the next one: every page of every buffer faults in anew (about a
-/// fifth of the CPU time of pass 2 on Parquet). So large buffers come from the heap
-/// (mmap threshold 32 MB, glibc's upper limit) and freed memory stays
-/// mapped (trim threshold 1 GB); every few shards, [`release_free_memory`]
-/// gives back what is free, so peak memory stays flat as shards go by.
+/// fifth of the CPU time of pass 2 on Parquet). So large buffers come from
+/// the heap (mmap threshold 32 MB, glibc's upper limit on 64-bit) and
+/// freed memory stays mapped (trim threshold 1 GB) until
+/// [`release_free_memory`].
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     // SAFETY: mallopt is thread-safe and only changes two of glibc's
@@ -165,6 +165,9 @@ fn tune_allocator() {}
 /// next shards fault their pages in again, so not after every shard.
 const TRIM_EVERY: usize = 8;
 
+/// Hands the heap's free memory back to the system. Freed shard buffers
+/// fragment the heap, and without this the peak would creep up with the
+/// number of shards; called every [`TRIM_EVERY`] shards.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn release_free_memory() {
     // SAFETY: malloc_trim only returns free heap pages to the system; it is

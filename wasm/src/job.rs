@@ -590,8 +590,7 @@ const BATCH_SHARDS: usize = 64;
 /// time).
 fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
     let threads = threads.max(1);
-    let at_least = if threads == 1 { 1 } else { 2 * threads };
-    let most = (BATCH_SHARDS / threads * threads).max(threads);
+    let (at_least, most) = batch_shards(threads);
     let mut out = Vec::new();
     let (mut from, mut bytes) = (0, 0u64);
     for (i, shard) in shards.iter().enumerate() {
@@ -608,6 +607,15 @@ fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
         out.push(&shards[from..]);
     }
     out
+}
+
+/// The fewest and the most shards of a full batch on `threads` threads:
+/// two per thread (one for a single thread), and [`BATCH_SHARDS`] rounded
+/// down to a multiple of the thread count (at least one per thread).
+fn batch_shards(threads: usize) -> (usize, usize) {
+    let at_least = if threads <= 1 { 1 } else { 2 * threads };
+    let most = (BATCH_SHARDS / threads.max(1) * threads).max(threads);
+    (at_least, most)
 }
 
 /// Starts reading the inputs of one batch.
@@ -1008,8 +1016,7 @@ mod tests {
         let flat: Vec<&Shard> = cut.iter().flat_map(|b| b.iter()).collect();
         assert_eq!(flat.len(), all.len());
         assert!(flat.iter().zip(&all).all(|(a, b)| std::ptr::eq(*a, b)));
-        let at_least = if threads <= 1 { 1 } else { 2 * threads };
-        let most = (BATCH_SHARDS / threads * threads).max(threads);
+        let (at_least, most) = batch_shards(threads);
         let enough = |b: &[Shard]| {
             let bytes: u64 = b.iter().map(|s| s.size).sum();
             (b.len() >= at_least && bytes >= bytes_each && b.len().is_multiple_of(threads))
@@ -1017,14 +1024,12 @@ mod tests {
         };
         for (i, b) in cut.iter().enumerate() {
             assert!(!b.is_empty() && b.len() <= most);
+            assert!(!enough(&b[..b.len() - 1]), "batch {i} went on past enough");
             if i + 1 < cut.len() {
                 assert!(
                     b.len().is_multiple_of(threads),
                     "batch {i} is not a multiple of {threads}"
                 );
-            }
-            assert!(!enough(&b[..b.len() - 1]), "batch {i} went on past enough");
-            if i + 1 < cut.len() {
                 assert!(enough(b), "batch {i} closed early");
             }
         }
@@ -1044,6 +1049,8 @@ mod tests {
         // for a shard's time; 6 do not
         assert_eq!(check(&[3_400_000; 13], 2, MB16), vec![6, 6, 1]);
         assert_eq!(check(&[3_400_000; 13], 3, MB16), vec![6, 6, 1]);
+        // more threads than BATCH_SHARDS: a batch still gives each one a shard
+        assert_eq!(check(&[0; 150], 100, MB16), vec![100, 50]);
         // no byte target (the single-threaded build): the fewest shards
         assert_eq!(check(&[1; 10], 2, 0), vec![4, 4, 2]);
         assert_eq!(check(&[64 << 20; 3], 1, 0), vec![1, 1, 1]);
