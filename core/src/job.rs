@@ -173,7 +173,9 @@ impl Counter {
 /// [`Job::fit`] gives, to the bit; [`TrainStats::to_bytes`] carries a state
 /// between machines.
 pub fn fit_shard(shard: &Shard, bytes: Vec<u8>, settings: &Settings) -> Result<TrainStats> {
-    formats::fit_shard(shard, bytes, settings)
+    let mut state = formats::fit_shard(shard, bytes, settings)?;
+    state.settle();
+    Ok(state)
 }
 
 /// The plan from the merged pass 1 state of every training shard, with
@@ -496,7 +498,8 @@ impl Job {
             ctl.check()?;
             let bytes = source.read(shard)?;
             let size = bytes.len() as u64;
-            let state = fit_shard(shard, bytes, settings)?;
+            // not settled: pending texts are counted once, in the total
+            let state = formats::fit_shard(shard, bytes, settings)?;
             let rows = state.rows;
             total.merge(state)?;
             counter.finished(shard, size, rows, &ctl);

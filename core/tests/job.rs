@@ -90,6 +90,65 @@ fn batches_in_any_order_give_the_same_bits_as_one_call() {
 }
 
 #[test]
+fn mostly_different_texts_get_the_exact_mode_on_any_threads() {
+    // each shard: 1,500 texts seen nowhere else (so the shard adds the rest
+    // of its texts pending), then repeats: within the shard, across
+    // shards, and of texts an earlier shard saw before switching
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut files = Vec::new();
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for s in 0..5 {
+        let mut text = String::from("target,t\n");
+        for r in 0..3000 {
+            let t = if r < 1500 {
+                format!("u{s}-{r:04}")
+            } else {
+                match rng.random_range(0..4) {
+                    0 => format!("r{}", rng.random_range(0..60)),
+                    1 => format!(
+                        "u{}-{:04}",
+                        rng.random_range(0..5),
+                        rng.random_range(0..1500)
+                    ),
+                    2 => String::new(),
+                    _ => format!("v{s}-{r}"),
+                }
+            };
+            if !t.is_empty() {
+                *want.entry(t.clone()).or_default() += 1;
+            }
+            text.push_str(&format!("{},{t}\n", r % 2));
+        }
+        files.push((format!("train/part-{s:05}.csv"), text.into_bytes()));
+    }
+    for split in ["val", "test"] {
+        files.push((
+            format!("{split}/part-00000.csv"),
+            b"target,t\n0,\n1,x\n".to_vec(),
+        ));
+    }
+    let top = want.values().max().copied().unwrap();
+    let mode = want
+        .iter()
+        .filter(|(_, &n)| n == top)
+        .map(|(k, _)| k)
+        .min()
+        .unwrap();
+    for threads in [1, 2, 3] {
+        let mut job = new_job(&files, Settings::default());
+        common::pool(threads)
+            .install(|| job.fit(&source(&files), Control::default()))
+            .unwrap();
+        let fill = job.fill_values().unwrap().get("t").cloned();
+        assert_eq!(
+            fill,
+            Some(shardimpute_core::FillValue::Text(mode.clone())),
+            "{threads} threads"
+        );
+    }
+}
+
+#[test]
 fn steps_out_of_order_are_state_errors() {
     let files = dataset(1, 3);
     let src = source(&files);

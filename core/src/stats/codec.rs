@@ -51,6 +51,11 @@ impl Writer {
 
 /// Encodes a state (see the module docs for the layout).
 pub fn encode(stats: &TrainStats) -> Vec<u8> {
+    if stats.stats.iter().any(|c| !c.counts.is_settled()) {
+        let mut settled = stats.clone();
+        settled.settle();
+        return encode(&settled);
+    }
     let mut w = Writer(Vec::new());
     w.0.extend_from_slice(MAGIC);
     w.u32(STATE_VERSION);
@@ -330,6 +335,8 @@ fn read_column(r: &mut Reader<'_>) -> Result<ColumnStats> {
         numbers,
         values,
         counts,
+        texts_seen: 0,
+        texts_pending: false,
     })
 }
 

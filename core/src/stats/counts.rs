@@ -12,6 +12,13 @@
 //! does the search for the most frequent value. A running total that
 //! several threads fold shards into at once ([`SharedCounts`]) locks each
 //! part on its own, so two threads merge into different parts side by side.
+//!
+//! A shard's values that are likely all different (a high-cardinality
+//! column, a dictionary's distinct values) can be added *pending*: kept in
+//! a plain list, not looked up, and counted with the table only when merged
+//! into a total or settled ([`ValueCounts::settle`]). Each is then looked
+//! up once, in the total, instead of once in the shard's table and again in
+//! the total.
 
 use std::hash::BuildHasher;
 use std::sync::{Mutex, OnceLock, TryLockError};
@@ -49,6 +56,9 @@ struct Slot {
 struct Part {
     table: HashTable<Slot>,
     arena: Vec<u8>,
+    /// Pending counts: keys in `arena`, not yet in `table`, and possibly
+    /// repeated (in `table` or here).
+    pending: Vec<Slot>,
 }
 
 /// Value → count, for one column.
@@ -56,6 +66,7 @@ struct Part {
 pub struct ValueCounts {
     /// Empty until the first value, then [`PARTS`] parts.
     parts: Vec<Part>,
+    /// Distinct values in the tables (pending counts not included).
     len: usize,
 }
 
@@ -157,14 +168,45 @@ impl Part {
         }
     }
 
-    /// Adds every count of `other`; returns how many values were new.
+    /// Adds every count of `other`, pending ones too; returns how many
+    /// values were new.
     fn merge(&mut self, other: &Part) -> usize {
-        self.table.reserve(other.table.len(), |s| s.hash);
+        self.table
+            .reserve(other.table.len() + other.pending.len(), |s| s.hash);
         other
             .table
             .iter()
+            .chain(&other.pending)
             .filter(|slot| self.add_hashed(slot.hash, key(&other.arena, slot), slot.count))
             .count()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.table.is_empty() && self.pending.is_empty()
+    }
+
+    /// Counts the pending values with the table; returns how many were new.
+    fn settle(&mut self) -> usize {
+        let pending = std::mem::take(&mut self.pending);
+        self.table.reserve(pending.len(), |s| s.hash);
+        let mut added = 0;
+        for p in pending {
+            let arena = &self.arena;
+            let value = key(arena, &p);
+            match self.table.entry(
+                p.hash,
+                |s| s.hash == p.hash && same(key(arena, s), value),
+                |s| s.hash,
+            ) {
+                Entry::Occupied(mut e) => e.get_mut().count += p.count,
+                Entry::Vacant(e) => {
+                    // the key is in the arena already
+                    e.insert(p);
+                    added += 1;
+                }
+            }
+        }
+        added
     }
 
     /// The most frequent value, ties to the smallest.
@@ -191,8 +233,42 @@ impl ValueCounts {
         }
     }
 
-    /// The count of `value` (0 if never seen).
+    /// Adds `n` to the count of `value`, pending: no lookup now (see the
+    /// module's doc). Cheaper than [`ValueCounts::add`] for a value seen
+    /// once; a value added pending many times is kept many times.
+    pub fn add_pending(&mut self, value: &[u8], n: u64) {
+        let hash = hasher().hash_one(value);
+        if self.parts.is_empty() {
+            self.parts.resize_with(PARTS, Part::default);
+        }
+        let part = &mut self.parts[part_of(hash)];
+        let start = push_key(&mut part.arena, value);
+        part.pending.push(Slot {
+            hash,
+            count: n,
+            start,
+        });
+    }
+
+    /// Counts every pending value with the table, so that reading
+    /// ([`ValueCounts::len`], [`ValueCounts::get`], ...) sees it.
+    pub fn settle(&mut self) {
+        self.len += self.parts.iter_mut().map(Part::settle).sum::<usize>();
+    }
+
+    /// Whether no value was added.
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(Part::is_empty)
+    }
+
+    /// Whether no count is pending.
+    pub fn is_settled(&self) -> bool {
+        self.parts.iter().all(|p| p.pending.is_empty())
+    }
+
+    /// The count of `value` (0 if never seen). Settled counts only.
     pub fn get(&self, value: &[u8]) -> u64 {
+        debug_assert!(self.is_settled(), "pending counts are not read");
         let hash = hasher().hash_one(value);
         self.parts.get(part_of(hash)).map_or(0, |p| {
             p.table
@@ -201,21 +277,29 @@ impl ValueCounts {
         })
     }
 
-    /// Distinct values.
+    /// Distinct values. Settled counts only.
     pub fn len(&self) -> usize {
+        debug_assert!(self.is_settled(), "pending counts are not read");
         self.len
     }
 
-    /// Every value and its count, in no particular order.
+    /// Every value and its count, in no particular order. Settled counts
+    /// only.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        debug_assert!(self.is_settled(), "pending counts are not read");
+        self.table_iter()
+    }
+
+    fn table_iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
         self.parts
             .iter()
             .flat_map(|p| p.table.iter().map(|s| (key(&p.arena, s), s.count)))
     }
 
     /// The most frequent value and its count, ties to the smallest value
-    /// (by bytes); `None` when empty.
+    /// (by bytes); `None` when empty. Settled counts only.
     pub fn most_frequent(&self) -> Option<(&[u8], u64)> {
+        debug_assert!(self.is_settled(), "pending counts are not read");
         if self.len >= PARALLEL_FROM {
             self.parts
                 .par_iter()
@@ -227,8 +311,10 @@ impl ValueCounts {
     }
 
     /// The counts of both: the smaller table is added to the larger, part
-    /// by part.
-    pub fn merge(self, other: ValueCounts) -> ValueCounts {
+    /// by part. The result is settled.
+    pub fn merge(mut self, mut other: ValueCounts) -> ValueCounts {
+        self.settle();
+        other.settle();
         let (mut big, small) = if self.len() < other.len() {
             (other, self)
         } else {
@@ -266,7 +352,8 @@ pub struct SharedCounts {
 
 impl SharedCounts {
     /// The total so far.
-    pub fn new(counts: ValueCounts) -> SharedCounts {
+    pub fn new(mut counts: ValueCounts) -> SharedCounts {
+        counts.settle();
         let mut parts = counts.parts;
         parts.resize_with(PARTS, Part::default);
         SharedCounts {
@@ -280,7 +367,7 @@ impl SharedCounts {
             .parts
             .into_iter()
             .enumerate()
-            .filter(|(_, p)| !p.table.is_empty())
+            .filter(|(_, p)| !p.is_empty())
             .collect();
         while !left.is_empty() {
             let before = left.len();
@@ -325,9 +412,16 @@ impl SharedCounts {
 
 impl std::fmt::Debug for ValueCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
-            .entries(self.iter().map(|(k, n)| (String::from_utf8_lossy(k), n)))
-            .finish()
+        let mut map = f.debug_map();
+        map.entries(
+            self.table_iter()
+                .map(|(k, n)| (String::from_utf8_lossy(k), n)),
+        );
+        let pending: usize = self.parts.iter().map(|p| p.pending.len()).sum();
+        if pending > 0 {
+            map.entry(&"(pending)", &pending);
+        }
+        map.finish()
     }
 }
 
@@ -405,6 +499,61 @@ mod tests {
         assert_eq!(ab_c.get(b"nope"), 0);
         assert_eq!(ab_c.len(), 4 + 1 + 1700);
         assert_eq!(sorted(&ab_c.clone()), want);
+    }
+
+    #[test]
+    fn pending_counts_equal_looked_up_counts_however_they_are_read() {
+        // values seen before, values repeated among the pending ones, new
+        // values, a large count: added pending after some added normally
+        let looked_up: Vec<String> = (0..3000).map(|i| format!("v{}", i % 900)).collect();
+        let pending: Vec<String> = (0..40_000)
+            .map(|i| format!("v{}", (i * 7) % 50_000))
+            .collect();
+        let mut want = counts(&looked_up.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut mixed = want.clone();
+        for v in &pending {
+            want.add(v.as_bytes(), 1);
+            mixed.add_pending(v.as_bytes(), 1);
+        }
+        mixed.add_pending(b"v3", 1000);
+        want.add(b"v3", 1000);
+        assert!(!mixed.is_settled() && !mixed.is_empty());
+        let want_sorted = sorted(&want);
+
+        let mut settled = mixed.clone();
+        settled.settle();
+        assert_eq!(sorted(&settled), want_sorted);
+        assert_eq!(settled.len(), want.len());
+        assert_eq!(settled.most_frequent(), want.most_frequent());
+
+        // merged either way round, into an empty or a full table
+        for merged in [
+            mixed.clone().merge(ValueCounts::default()),
+            ValueCounts::default().merge(mixed.clone()),
+        ] {
+            assert_eq!(sorted(&merged), want_sorted);
+            assert_eq!(merged.len(), want.len());
+        }
+        let doubled = mixed.clone().merge(mixed.clone());
+        assert_eq!(doubled.get(b"v3"), 2 * want.get(b"v3"));
+        assert_eq!(doubled.len(), want.len());
+
+        // folded into a shared total, as pass 1's threads do
+        let total = SharedCounts::new(ValueCounts::default());
+        total.add(mixed.clone()).unwrap();
+        let total = total.into_counts().unwrap();
+        assert_eq!(sorted(&total), want_sorted);
+        assert_eq!(total.len(), want.len());
+
+        // only pending values
+        let mut only = ValueCounts::default();
+        only.add_pending(b"x", 2);
+        only.add_pending(b"x", 3);
+        assert!(!only.is_empty());
+        let total = SharedCounts::new(ValueCounts::default());
+        total.add(only).unwrap();
+        let total = total.into_counts().unwrap();
+        assert_eq!((total.len(), total.get(b"x")), (1, 5));
     }
 
     #[test]

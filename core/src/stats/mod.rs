@@ -109,7 +109,15 @@ pub struct ColumnStats {
     numbers: u64,
     values: Option<Vec<f64>>,
     counts: ValueCounts,
+    /// Texts added so far by [`ColumnStats::add_text`], up to [`PROBE`].
+    texts_seen: u32,
+    /// Whether this shard's texts look all different, so are added pending.
+    texts_pending: bool,
 }
+
+/// After this many texts of a shard, a column whose texts were nearly all
+/// different ([`ColumnStats::add_text`]) adds the rest pending.
+const PROBE: u32 = 1024;
 
 impl ColumnStats {
     /// Empty stats keeping `keep` of the values.
@@ -167,28 +175,51 @@ impl ColumnStats {
         }
     }
 
-    /// Adds one string value (text and booleans), as UTF-8 bytes.
+    /// Adds one string value (text and booleans), as UTF-8 bytes. When
+    /// more than 3 in 4 of a shard's first [`PROBE`] texts were different
+    /// (free text, ids), its further texts are added pending: looked up
+    /// once, in the total, not in the shard's table first.
     #[inline]
     pub fn add_text(&mut self, s: &[u8]) {
         self.rows += 1;
-        if self.keep != Keep::Counts {
-            self.counts.add(s, 1);
+        if self.keep == Keep::Counts {
+            return;
+        }
+        if self.texts_pending {
+            self.counts.add_pending(s, 1);
+            return;
+        }
+        self.counts.add(s, 1);
+        if self.texts_seen < PROBE {
+            self.texts_seen += 1;
+            if self.texts_seen == PROBE {
+                self.texts_pending = self.counts.len() * 4 > PROBE as usize * 3;
+            }
         }
     }
 
-    /// Adds `n` cells holding the same string value.
+    /// Adds `n` cells holding one value of a dictionary (whose values are
+    /// different from each other): pending.
     #[inline]
-    pub fn add_text_n(&mut self, s: &[u8], n: u64) {
+    pub fn add_dictionary_value(&mut self, s: &[u8], n: u64) {
         self.rows += n;
         if self.keep != Keep::Counts {
-            self.counts.add(s, n);
+            self.counts.add_pending(s, n);
         }
     }
 
-    /// Every string value with its count, sorted (for tests).
+    /// Counts pending texts (see [`ColumnStats::add_text`]) with the rest.
+    fn settle(&mut self) {
+        self.counts.settle();
+    }
+
+    /// Every string value with its count (pending ones counted), sorted
+    /// (for tests).
     #[cfg(test)]
     pub(crate) fn text_counts(&self) -> Vec<(Vec<u8>, u64)> {
-        let mut v: Vec<(Vec<u8>, u64)> = self.counts.iter().map(|(s, n)| (s.to_vec(), n)).collect();
+        let mut counts = self.counts.clone();
+        counts.settle();
+        let mut v: Vec<(Vec<u8>, u64)> = counts.iter().map(|(s, n)| (s.to_vec(), n)).collect();
         v.sort();
         v
     }
@@ -335,6 +366,13 @@ impl TrainStats {
         }
     }
 
+    /// Counts every pending text (see [`ColumnStats::add_text`]), so the
+    /// state reads as it merges. A shard's state is settled before it
+    /// leaves the engine ([`crate::fit_shard`]).
+    pub fn settle(&mut self) {
+        self.stats.iter_mut().for_each(ColumnStats::settle);
+    }
+
     /// The state as bytes, to send to another process or machine: a
     /// versioned, checksummed binary form that keeps exact sums and counts
     /// exact (format version [`STATE_VERSION`]).
@@ -424,7 +462,7 @@ impl SharedTotal {
             .columns
             .iter()
             .zip(state.stats.iter_mut())
-            .filter(|(_, s)| s.counts.len() > 0)
+            .filter(|(_, s)| !s.counts.is_empty())
             .map(|(name, s)| (name.clone(), std::mem::take(&mut s.counts)))
             .collect();
         lock(&self.rest)?.merge(state)?;
@@ -489,6 +527,43 @@ mod tests {
         assert_eq!(t.mode().as_deref(), Some("a")); // tie a/b goes to the smallest
         t.add_text(b"b");
         assert_eq!(t.mode().as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_shard_of_different_texts_adds_them_pending_and_counts_them_all() {
+        // free text: all different for the first PROBE texts, then repeats
+        // (of texts seen before the switch and after it)
+        let free: Vec<String> = (0..3 * PROBE)
+            .map(|i| format!("note {}", if i < PROBE { i } else { i % (PROBE + 300) }))
+            .collect();
+        // categories: a handful of values
+        let few: Vec<String> = (0..3 * PROBE).map(|i| format!("c{}", i % 7)).collect();
+        for (texts, pending) in [(&free, true), (&few, false)] {
+            let mut s = ColumnStats::new(Keep::Summary);
+            for t in texts {
+                s.add_text(t.as_bytes());
+            }
+            assert_eq!(s.texts_pending, pending);
+            assert_eq!(s.counts.is_settled(), !pending);
+            let mut want: Vec<(Vec<u8>, u64)> = Vec::new();
+            let mut sorted_texts: Vec<&String> = texts.iter().collect();
+            sorted_texts.sort();
+            for t in sorted_texts {
+                match want.last_mut() {
+                    Some((k, n)) if k == t.as_bytes() => *n += 1,
+                    _ => want.push((t.as_bytes().to_vec(), 1)),
+                }
+            }
+            assert_eq!(s.text_counts(), want);
+            // a shard's state as it leaves the engine reads like any other
+            let mut state = TrainStats::of_shard("s", vec!["t".into()], vec![s], 0);
+            let bytes = state.to_bytes();
+            state.settle();
+            assert_eq!(state.to_bytes(), bytes);
+            let back = TrainStats::from_bytes(&state.to_bytes()).unwrap();
+            assert_eq!(back.stats[0].distinct(), want.len());
+            assert_eq!(back.stats[0].text_counts(), want);
+        }
     }
 
     #[test]

@@ -145,7 +145,7 @@ fn fold_dictionary(d: &dyn AnyDictionaryArray, s: &mut ColumnStats) -> Result<()
             continue;
         }
         match values.is_valid(i) {
-            true => s.add_text_n(values.value(i).as_bytes(), n),
+            true => s.add_dictionary_value(values.value(i).as_bytes(), n),
             false => s.add_missing_n(n),
         }
     }
