@@ -80,7 +80,13 @@ fn hasher() -> &'static FixedState {
 }
 
 fn key<'a>(arena: &'a [u8], s: &Slot) -> &'a [u8] {
-    let (mut len, mut at, mut shift) = (0usize, s.start, 0);
+    &arena[key_bytes(arena, s.start)]
+}
+
+/// Where the bytes are of the key that starts at `start` (its length first).
+#[inline]
+fn key_bytes(arena: &[u8], start: usize) -> std::ops::Range<usize> {
+    let (mut len, mut at, mut shift) = (0usize, start, 0);
     loop {
         let b = arena[at];
         at += 1;
@@ -90,7 +96,7 @@ fn key<'a>(arena: &'a [u8], s: &Slot) -> &'a [u8] {
         }
         shift += 7;
     }
-    &arena[at..at + len]
+    at..at + len
 }
 
 /// Appends `value` to `arena` as [`key`] reads it; returns where it starts.
@@ -211,13 +217,43 @@ impl Part {
 
     /// The most frequent value, ties to the smallest.
     fn top(&self) -> Option<(&[u8], u64)> {
-        let top = self.table.iter().map(|s| s.count).max()?;
-        self.table
-            .iter()
-            .filter(|s| s.count == top)
-            .map(|s| key(&self.arena, s))
-            .min()
-            .map(|k| (k, top))
+        let (top, tied) =
+            self.table
+                .iter()
+                .fold((0, 0), |(top, tied), s| match s.count.cmp(&top) {
+                    std::cmp::Ordering::Greater => (s.count, 1),
+                    std::cmp::Ordering::Equal => (top, tied + 1),
+                    std::cmp::Ordering::Less => (top, tied),
+                });
+        if tied == 0 {
+            return None;
+        }
+        let smallest = if tied == self.table.len() {
+            // every value ties (all different, say): the smallest key of
+            // the arena, read in order rather than slot by slot. The arena
+            // may also hold copies of keys that were pending, but each is
+            // equal to a key of the table.
+            self.arena_keys().min()
+        } else {
+            self.table
+                .iter()
+                .filter(|s| s.count == top)
+                .map(|s| key(&self.arena, s))
+                .min()
+        };
+        smallest.map(|k| (k, top))
+    }
+
+    /// Every key in the arena, in the order they were added.
+    fn arena_keys(&self) -> impl Iterator<Item = &[u8]> {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            (at < self.arena.len()).then(|| {
+                let bytes = key_bytes(&self.arena, at);
+                at = bytes.end;
+                &self.arena[bytes]
+            })
+        })
     }
 }
 
@@ -577,5 +613,18 @@ mod tests {
             assert_eq!(merged.most_frequent(), Some((&b"k3"[..], 10)));
             assert_eq!(merged.len(), n);
         }
+        // every value tied, with copies of keys left in the arena by
+        // pending counts that were already in the table
+        let mut c = ValueCounts::default();
+        for v in ["m", "zz", "b"] {
+            c.add(v.as_bytes(), 1);
+        }
+        for v in ["zz", "b", "m"] {
+            c.add_pending(v.as_bytes(), 1);
+        }
+        c.settle();
+        assert_eq!(c.most_frequent(), Some((&b"b"[..], 2)));
+        c.add(b"zz", 1);
+        assert_eq!(c.most_frequent(), Some((&b"zz"[..], 3)));
     }
 }
