@@ -366,7 +366,8 @@ impl TrainStats {
         }
     }
 
-    /// Counts every pending text (see [`ColumnStats::add_text`]), so the
+    /// Counts every pending text (texts of a shard that looked all
+    /// different, kept aside to be counted once, in the total), so the
     /// state reads as it merges. A shard's state is settled before it
     /// leaves the engine ([`crate::fit_shard`]).
     pub fn settle(&mut self) {
