@@ -6,7 +6,7 @@ CARGO ?= cargo
 # C code (zstd) inside wasm builds needs clang
 WASM_CC := CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
 
-.PHONY: test native-test lint wasm-check api-test edge-worker edge-test bench bench-browser bench-smoke bench-memory memory-smoke help wheel python-test
+.PHONY: test native-test lint wasm-check api-test edge-worker edge-test bench bench-browser bench-engine bench-smoke bench-memory memory-smoke help wheel python-test
 
 help:
 	@echo "make run    build and serve the web app at http://127.0.0.1:8080/"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  benchmarks (CLI vs Polars vs DuckDB; see bench/README.md)"
 	@echo "make bench-smoke  the benchmark on tiny sets, once: every contender runs, fill values agree"
 	@echo "make bench-browser  the web app in headless Chromium (threads, single-threaded) beside the CLI"
+	@echo "make bench-engine  the wasm engine alone in Node beside the CLI, one thread each"
 	@echo "make bench-memory  peak memory as the shard count grows"
 	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
 
@@ -66,6 +67,8 @@ api-test:
 	test -f dist/st/shardimpute_wasm.js || $(MAKE) dist
 	$(CARGO) build -p shardimpute
 	node --test tests/api/
+	@# the engine benchmark's smoke run: the shipped single-threaded build, once
+	BENCH_REPEAT=1 node bench/engine.mjs --cli target/debug/shardimpute tests/fixtures/csv-40-shards/input
 
 ## the edge worker (examples/edge-worker/): the single-threaded build beside it
 edge-worker:
@@ -89,13 +92,26 @@ bench:
 	scripts/setup.sh bench
 	bench/run.sh
 
-## every contender end to end on tiny sets (debug build, one run): checks
-## that they write every shard and compute shardimpute's fill values
 ## the web app in headless Chromium, threaded and single-threaded, beside the CLI
 bench-browser:
 	scripts/setup.sh bench
 	bench/browser.sh
 
+## the engine alone in Node (bench/engine.mjs): a single-threaded wasm build
+## tuned for speed (opt-level 3, simd128; target/wasm-speed/pkg), beside the
+## CLI on one thread, on the CSV and Parquet 60+6+6 sets
+bench-engine:
+	scripts/setup.sh web
+	$(WASM_CC) CARGO_ENCODED_RUSTFLAGS=-Ctarget-feature=+simd128 \
+	  $(CARGO) build --release -p shardimpute-wasm --target wasm32-unknown-unknown --target-dir target/wasm-speed
+	wasm-bindgen --target web --out-dir target/wasm-speed/pkg \
+	  target/wasm-speed/wasm32-unknown-unknown/release/shardimpute_wasm.wasm
+	$(CARGO) build --release -p shardimpute
+	node bench/engine.mjs --wasm target/wasm-speed/pkg --cli target/release/shardimpute \
+	  "$$(bench/set.sh csv 60 30000)" "$$(bench/set.sh parquet 60 30000)"
+
+## every contender end to end on tiny sets (debug build, one run): checks
+## that they write every shard and compute shardimpute's fill values
 bench-smoke:
 	scripts/setup.sh bench
 	BENCH_BUILD=debug BENCH_ROWS=300 BENCH_REPEAT=1 BENCH_SETS=csv-10,csv-20,parquet-10 bench/run.sh

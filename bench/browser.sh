@@ -21,29 +21,14 @@ cd "$(dirname "$0")/.."
 
 REPEAT=${BENCH_REPEAT:-3}
 THREADS=${BENCH_THREADS:-2}
-DATA=${BENCH_DATA:-bench-data}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-
-# a set made by gen_data.py as bench/run.sh makes it: FORMAT-TRAIN at ROWS rows
-set_dir() {
-  local fmt=$1 train=$2 rows=$3 ev=$(($2 / 10 > 0 ? $2 / 10 : 1))
-  local dir=$DATA/r$rows-s11/$fmt-$train
-  if [ ! -d "$dir" ]; then
-    scripts/setup.sh bench >&2
-    echo "browser bench: generating $dir" >&2
-    rm -rf "$dir.partial"
-    .venv/bin/python bench/gen_data.py --out "$dir.partial" --format "$fmt" --train-shards "$train" \
-      --val-shards "$ev" --test-shards "$ev" --rows "$rows" --seed 11 >&2
-    mv "$dir.partial" "$dir"
-  fi
-  echo "$dir"
-}
 
 if [ $# -gt 0 ]; then
   INPUTS=("$@")
 else
-  INPUTS=("$(set_dir csv 60 30000)" "$(set_dir parquet 60 30000)" "$(set_dir csv 1000 1000)")
+  # made when missing, as bench/run.sh makes its sets
+  INPUTS=("$(bench/set.sh csv 60 30000)" "$(bench/set.sh parquet 60 30000)" "$(bench/set.sh csv 1000 1000)")
 fi
 
 scripts/setup.sh browser >&2
