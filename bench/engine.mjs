@@ -86,7 +86,7 @@ async function engineRun(files) {
 function nativeRun(dir, scratch) {
   const run = (argv) => {
     const t0 = performance.now();
-    execFileSync(cli, [...argv, '--threads', '1', '--quiet', '--overwrite'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(cli, [...argv, '--threads', '1', '--quiet', '--overwrite'], { stdio: ['ignore', 'ignore', 'pipe'] });
     return seconds(t0);
   };
   const artifacts = path.join(scratch, 'artifacts');
