@@ -260,11 +260,8 @@ impl Part {
 impl ValueCounts {
     /// Adds `n` to the count of `value`.
     pub fn add(&mut self, value: &[u8], n: u64) {
-        let hash = hasher().hash_one(value);
-        if self.parts.is_empty() {
-            self.parts.resize_with(PARTS, Part::default);
-        }
-        if self.parts[part_of(hash)].add_hashed(hash, value, n) {
+        let (hash, part) = self.part_for(value);
+        if part.add_hashed(hash, value, n) {
             self.len += 1;
         }
     }
@@ -273,17 +270,23 @@ impl ValueCounts {
     /// module's doc). Cheaper than [`ValueCounts::add`] for a value seen
     /// once; a value added pending many times is kept many times.
     pub fn add_pending(&mut self, value: &[u8], n: u64) {
-        let hash = hasher().hash_one(value);
-        if self.parts.is_empty() {
-            self.parts.resize_with(PARTS, Part::default);
-        }
-        let part = &mut self.parts[part_of(hash)];
+        let (hash, part) = self.part_for(value);
         let start = push_key(&mut part.arena, value);
         part.pending.push(Slot {
             hash,
             count: n,
             start,
         });
+    }
+
+    /// The hash of `value` and the part it belongs to.
+    #[inline]
+    fn part_for(&mut self, value: &[u8]) -> (u64, &mut Part) {
+        let hash = hasher().hash_one(value);
+        if self.parts.is_empty() {
+            self.parts.resize_with(PARTS, Part::default);
+        }
+        (hash, &mut self.parts[part_of(hash)])
     }
 
     /// Counts every pending value with the table, so that reading
