@@ -290,9 +290,18 @@ impl ValueCounts {
     }
 
     /// Counts every pending value with the table, so that reading
-    /// ([`ValueCounts::len`], [`ValueCounts::get`], ...) sees it.
-    pub fn settle(&mut self) {
-        self.len += self.parts.iter_mut().map(Part::settle).sum::<usize>();
+    /// ([`ValueCounts::len`], [`ValueCounts::get`], ...) sees it; returns
+    /// how many of them were new values.
+    pub fn settle(&mut self) -> usize {
+        let added = self.parts.iter_mut().map(Part::settle).sum::<usize>();
+        self.len += added;
+        added
+    }
+
+    /// Pending counts kept (for tests).
+    #[cfg(test)]
+    pub(crate) fn pending_len(&self) -> usize {
+        self.parts.iter().map(|p| p.pending.len()).sum()
     }
 
     /// Whether no value was added.

@@ -109,7 +109,10 @@ pub struct ColumnStats {
     numbers: u64,
     values: Option<Vec<f64>>,
     counts: ValueCounts,
-    /// Texts added so far by [`ColumnStats::add_text`], up to [`PROBE`].
+    /// Texts added by [`ColumnStats::add_text`] toward the next choice of
+    /// mode: the first [`PROBE`] of the shard, then, while pending, those
+    /// since the last [`RECHECK`]. Left at [`PROBE`] once the choice is
+    /// the table for good.
     texts_seen: u32,
     /// Whether this shard's texts look all different, so are added pending.
     texts_pending: bool,
@@ -118,6 +121,10 @@ pub struct ColumnStats {
 /// After this many texts of a shard, a column whose texts were nearly all
 /// different ([`ColumnStats::add_text`]) adds the rest pending.
 const PROBE: u32 = 1024;
+/// While pending, every this many texts are counted with the shard's table
+/// and the choice made again, so a column that turns repetitive later in a
+/// large shard keeps one entry per distinct text, not one per row.
+const RECHECK: u32 = 1 << 16;
 
 impl ColumnStats {
     /// Empty stats keeping `keep` of the values.
@@ -178,7 +185,9 @@ impl ColumnStats {
     /// Adds one string value (text and booleans), as UTF-8 bytes. When
     /// more than 3 in 4 of a shard's first [`PROBE`] texts were different
     /// (free text, ids), its further texts are added pending: looked up
-    /// once, in the total, not in the shard's table first.
+    /// once, in the total, not in the shard's table first. Every
+    /// [`RECHECK`] pending texts are counted with the table, and stay
+    /// pending only while more than 3 in 4 of them were new.
     #[inline]
     pub fn add_text(&mut self, s: &[u8]) {
         self.rows += 1;
@@ -187,6 +196,12 @@ impl ColumnStats {
         }
         if self.texts_pending {
             self.counts.add_pending(s, 1);
+            self.texts_seen += 1;
+            if self.texts_seen == RECHECK {
+                let new = self.counts.settle();
+                self.texts_pending = new * 4 > RECHECK as usize * 3;
+                self.texts_seen = if self.texts_pending { 0 } else { PROBE };
+            }
             return;
         }
         self.counts.add(s, 1);
@@ -194,6 +209,9 @@ impl ColumnStats {
             self.texts_seen += 1;
             if self.texts_seen == PROBE {
                 self.texts_pending = self.counts.len() * 4 > PROBE as usize * 3;
+                if self.texts_pending {
+                    self.texts_seen = 0;
+                }
             }
         }
     }
@@ -565,6 +583,45 @@ mod tests {
             assert_eq!(back.stats[0].distinct(), want.len());
             assert_eq!(back.stats[0].text_counts(), want);
         }
+    }
+
+    #[test]
+    fn a_column_that_turns_repetitive_stops_adding_pending() {
+        // all different for the first PROBE texts (so pending), then a few
+        // values over and over: at the recheck the shard goes back to its
+        // table, so pending entries never outnumber RECHECK
+        let texts: Vec<String> = (0..PROBE + 3 * RECHECK)
+            .map(|i| {
+                if i < PROBE {
+                    format!("id{i}")
+                } else {
+                    format!("c{}", i % 5)
+                }
+            })
+            .collect();
+        let mut s = ColumnStats::new(Keep::Summary);
+        let mut most_pending = 0;
+        for t in &texts {
+            s.add_text(t.as_bytes());
+            most_pending = most_pending.max(s.counts.pending_len());
+        }
+        assert!(!s.texts_pending);
+        assert!(most_pending < RECHECK as usize, "{most_pending} pending");
+        assert!(s.counts.is_settled());
+        assert_eq!(s.distinct(), PROBE as usize + 5);
+        assert_eq!(
+            s.text_counts().iter().map(|(_, n)| n).sum::<u64>(),
+            texts.len() as u64
+        );
+        assert_eq!(s.mode().as_deref(), Some("c0"));
+
+        // all different throughout: still pending after a recheck
+        let mut s = ColumnStats::new(Keep::Summary);
+        for i in 0..PROBE + 2 * RECHECK {
+            s.add_text(format!("id{i}").as_bytes());
+        }
+        assert!(s.texts_pending);
+        assert_eq!(s.text_counts().len(), (PROBE + 2 * RECHECK) as usize);
     }
 
     #[test]
