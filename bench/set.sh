@@ -7,6 +7,10 @@
 #   bench/set.sh csv 60 30000    # bench-data/r30000-s11/csv-60
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ $# -ne 3 ] || [[ ! $1 =~ ^(csv|parquet)$ ]] || [[ ! $2 =~ ^[1-9][0-9]*$ ]] || [[ ! $3 =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: bench/set.sh csv|parquet TRAIN_SHARDS ROWS" >&2
+  exit 2
+fi
 fmt=$1 train=$2 rows=$3
 ev=$((train / 10 > 0 ? train / 10 : 1))
 dir=${BENCH_DATA:-bench-data}/r$rows-s11/$fmt-$train
