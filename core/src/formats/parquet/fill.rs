@@ -9,7 +9,8 @@ use arrow_buffer::BooleanBuffer;
 use arrow_schema::{DataType, Field as ArrowField, FieldRef};
 use bytes::Bytes;
 
-use super::io::{cast, replace_fields, ParquetOut, ParquetShard};
+use super::io::{cast, replace_fields, ColumnOut, ParquetOut, ParquetShard};
+use super::pages::{fill_chunk, PageFill, Paged};
 use crate::error::{Error, Result};
 use crate::formats::{out_name, ShardReport};
 use crate::pandas::parse_bool;
@@ -402,32 +403,96 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         .map(|i| plan_of[i].is_none() && out_schema.field(i).name() == schema.field(i).name())
         .collect();
     let decoded: Vec<usize> = (0..copied.len()).filter(|&i| !copied[i]).collect();
+    // a filled column of the same name and type may be filled by its
+    // pages: its leaf and fill value as the pages store it
+    let parquet_schema = file.parquet_schema();
+    let page_fill: Vec<Option<(usize, PageFill)>> = (0..copied.len())
+        .map(|i| {
+            let p = &plans[plan_of[i]?];
+            let field = schema.field(i);
+            if p.out_type != *field.data_type() || out_schema.field(i).name() != field.name() {
+                return None;
+            }
+            let mut leaves = (0..parquet_schema.num_columns())
+                .filter(|&l| parquet_schema.get_column_root_idx(l) == i);
+            let (leaf, None) = (leaves.next()?, leaves.next()) else {
+                return None;
+            };
+            let fill = PageFill::new(
+                &parquet_schema.column(leaf),
+                field.data_type(),
+                p.scalar.as_ref(),
+            )?;
+            Some((leaf, fill))
+        })
+        .collect();
+    let kept: Vec<bool> = (0..copied.len())
+        .map(|i| copied[i] || page_fill[i].is_some())
+        .collect();
+    let props = file.writer_properties();
+    // a column the writer would not give a dictionary is paged without one
+    let plain: Vec<bool> = (0..copied.len())
+        .map(|i| match &page_fill[i] {
+            Some((leaf, _)) => {
+                !props.dictionary_enabled(&parquet_schema.column(*leaf).path().clone())
+            }
+            None => false,
+        })
+        .collect();
     let mut writer = ParquetOut::new(
         out_schema.clone(),
-        file.writer_properties(),
+        props,
         file.parquet_schema(),
-        &copied,
+        &kept,
         // about the input's size: the same data, a few cells filled
         file.size() + file.size() / 8,
     )?;
     let mut filled = vec![0u64; plans.len()];
     for g in 0..file.row_groups() {
-        let batch = file.read_row_group_roots(g, Some(&decoded))?;
-        report.rows_in += file.row_group_rows(g);
-        let mut cols: Vec<Option<ArrayRef>> = vec![None; copied.len()];
-        for (&i, col) in decoded.iter().zip(batch.columns()) {
-            cols[i] = Some(match plan_of[i] {
-                Some(k) => {
-                    let p = &plans[k];
-                    let (a, n) = fill_array(col, p, schema.field(i).name())
-                        .map_err(|e| e.at(format!("row group {g}")))?;
-                    filled[k] += n;
-                    a
+        let place = || format!("row group {g}");
+        let mut outs: Vec<Option<ColumnOut>> = copied
+            .iter()
+            .map(|&c| c.then_some(ColumnOut::Copied))
+            .collect();
+        let mut decode = Vec::with_capacity(decoded.len());
+        for &i in &decoded {
+            if let (Some((leaf, fill)), Some(k)) = (&page_fill[i], plan_of[i]) {
+                match fill_chunk(&file, g, *leaf, fill, plain[i]).map_err(|e| e.at(place()))? {
+                    Paged::Unchanged => {
+                        outs[i] = Some(ColumnOut::Copied);
+                        continue;
+                    }
+                    Paged::Filled(chunk, n) => {
+                        filled[k] += n;
+                        outs[i] = Some(ColumnOut::Paged(chunk));
+                        continue;
+                    }
+                    Paged::Decode => {}
                 }
-                None => col.clone(),
-            });
+            }
+            decode.push(i);
         }
-        writer.write_row_group(&file, g, &cols)?;
+        if !decode.is_empty() {
+            let batch = file.read_row_group_roots(g, Some(&decode))?;
+            for (&i, col) in decode.iter().zip(batch.columns()) {
+                outs[i] = Some(ColumnOut::Encoded(match plan_of[i] {
+                    Some(k) => {
+                        let p = &plans[k];
+                        let (a, n) = fill_array(col, p, schema.field(i).name())
+                            .map_err(|e| e.at(place()))?;
+                        filled[k] += n;
+                        a
+                    }
+                    None => col.clone(),
+                }));
+            }
+        }
+        report.rows_in += file.row_group_rows(g);
+        let cols = outs
+            .into_iter()
+            .map(|c| c.ok_or_else(|| Error::internal("a column neither copied nor written")))
+            .collect::<Result<Vec<_>>>()?;
+        writer.write_row_group(&file, g, cols)?;
     }
     let out = Bytes::from(writer.finish()?);
     report.rows_out = ParquetShard::open(out.clone())?.rows();

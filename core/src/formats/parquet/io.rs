@@ -23,6 +23,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, SchemaDescriptor, Type as ParquetType, TypePtr};
 
+use super::pages::PagedChunk;
 use crate::error::{Error, Result};
 
 /// An opened Parquet shard.
@@ -101,6 +102,16 @@ impl ParquetShard {
             bytes: self.bytes,
             meta,
         })
+    }
+
+    /// The file's bytes.
+    pub(super) fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The file's metadata.
+    pub(super) fn metadata(&self) -> &parquet::file::metadata::ParquetMetaData {
+        self.meta.metadata()
     }
 
     /// The file's size in bytes.
@@ -226,32 +237,45 @@ fn arrow_select_concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Re
     arrow_select::concat::concat_batches(schema, batches).map_err(perr)
 }
 
+/// How one top-level column of a row group reaches the output.
+pub enum ColumnOut {
+    /// Copied from the input file as its encoded column chunk (same pages,
+    /// same statistics).
+    Copied,
+    /// Encoded from an array of the field's type (or a dictionary array
+    /// of it).
+    Encoded(ArrayRef),
+    /// Already encoded, by pass 2's page path: appended as it is.
+    Paged(PagedChunk),
+}
+
 /// A Parquet writer into memory. Each top-level column of a row group is
-/// either encoded from an array or copied from the input file as its
-/// encoded column chunk (same pages, same statistics), so pass 2 decodes
-/// and encodes only the columns it fills.
+/// encoded from an array, copied from the input file, or appended as a
+/// chunk encoded already ([`ColumnOut`]), so pass 2 decodes and encodes
+/// only what it must.
 pub struct ParquetOut {
     file: SerializedFileWriter<Vec<u8>>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
-    /// Whether each top-level column is copied (else encoded).
-    copied: Vec<bool>,
-    /// For each leaf column of the output, the input's leaf it is copied
-    /// from (`None`: encoded from an array).
-    source: Vec<Option<usize>>,
+    /// Whether each top-level column keeps the input's stored type (so
+    /// that it may be copied or paged).
+    kept: Vec<bool>,
+    /// For each leaf column of the output: its top-level column, and the
+    /// input's leaf it matches when that column keeps the input's type.
+    leaves: Vec<(usize, Option<usize>)>,
 }
 
 impl ParquetOut {
     /// Starts a file with this Arrow schema and these properties. The
     /// Parquet schema keeps the input's stored type for every top-level
-    /// column `copied[i]`, and converts the Arrow type of the others.
+    /// column `kept[i]`, and converts the Arrow type of the others.
     /// `size` is the expected size of the file (the output buffer starts
     /// that large instead of growing by copies).
     pub fn new(
         schema: SchemaRef,
         props: WriterProperties,
         input: &SchemaDescriptor,
-        copied: &[bool],
+        kept: &[bool],
         size: usize,
     ) -> Result<ParquetOut> {
         let converted = ArrowSchemaConverter::new()
@@ -263,8 +287,8 @@ impl ParquetOut {
             .get_fields()
             .iter()
             .zip(input.root_schema().get_fields())
-            .zip(copied)
-            .map(|((new, old), &copy)| if copy { old.clone() } else { new.clone() })
+            .zip(kept)
+            .map(|((new, old), &keep)| if keep { old.clone() } else { new.clone() })
             .collect();
         let root = ParquetType::group_type_builder(input.root_schema().name())
             .with_fields(fields)
@@ -277,8 +301,8 @@ impl ParquetOut {
             ArrowWriter::try_new_with_options(Vec::with_capacity(size), schema.clone(), options)
                 .map_err(perr)?;
         let (file, factory) = writer.into_serialized_writer().map_err(perr)?;
-        // a copied column has the input's type, so the same leaves: the
-        // k-th leaf of its root in the output is the k-th in the input
+        // a kept column has the input's type, so the same leaves: the k-th
+        // leaf of its root in the output is the k-th in the input
         let leaves_of_root = |d: &SchemaDescriptor| {
             let mut by_root = vec![Vec::new(); d.root_schema().get_fields().len()];
             for leaf in 0..d.num_columns() {
@@ -287,49 +311,50 @@ impl ParquetOut {
             by_root
         };
         let (ins, outs) = (leaves_of_root(input), leaves_of_root(file.schema_descr()));
-        let mut source = vec![None; file.schema_descr().num_columns()];
+        let mut leaves = vec![(0, None); file.schema_descr().num_columns()];
         for (root, out_leaves) in outs.iter().enumerate() {
-            if copied.get(root) == Some(&true) {
-                for (&o, &i) in out_leaves.iter().zip(&ins[root]) {
-                    source[o] = Some(i);
-                }
+            for (k, &o) in out_leaves.iter().enumerate() {
+                let source = (kept.get(root) == Some(&true))
+                    .then(|| ins[root].get(k).copied())
+                    .flatten();
+                leaves[o] = (root, source);
             }
         }
         Ok(ParquetOut {
             file,
             factory,
             schema,
-            copied: copied.to_vec(),
-            source,
+            kept: kept.to_vec(),
+            leaves,
         })
     }
 
-    /// Writes row group `g` of `input` as one row group: top-level column
-    /// `i` encoded from `columns[i]` (an array of the field's type, or a
-    /// dictionary array of it), or copied from the input when `None`.
+    /// Writes row group `g` of `input` as one row group, top-level column
+    /// `i` as `columns[i]` says. Only a column that keeps the input's
+    /// type is copied or paged.
     pub fn write_row_group(
         &mut self,
         input: &ParquetShard,
         g: usize,
-        columns: &[Option<ArrayRef>],
+        columns: Vec<ColumnOut>,
     ) -> Result<()> {
         let place = || format!("row group {g}");
         let err = |e: ParquetError| perr(e).at(place());
         let in_group = input.meta.metadata().row_group(g);
         let mut writers = self.factory.create_column_writers(g).map_err(err)?;
-        if columns.len() != self.copied.len()
+        if columns.len() != self.kept.len()
             || columns
                 .iter()
-                .zip(&self.copied)
-                .any(|(c, &copy)| c.is_some() == copy)
+                .zip(&self.kept)
+                .any(|(c, &kept)| !kept && !matches!(c, ColumnOut::Encoded(_)))
         {
             return Err(Error::internal(
-                "a column both copied and encoded, or neither",
+                "a column copied or paged but not of the input's type",
             ));
         }
         let mut leaves = Vec::with_capacity(writers.len());
         for (i, column) in columns.iter().enumerate() {
-            if let Some(array) = column {
+            if let ColumnOut::Encoded(array) = column {
                 // a dictionary array of the field's type is written as its
                 // values: the same pages as the plain array
                 let field_type = self.schema.field(i).data_type();
@@ -346,10 +371,23 @@ impl ParquetOut {
                 leaves.extend(compute_leaves(self.schema.field(i), array).map_err(err)?);
             }
         }
+        let copied: Vec<bool> = columns
+            .iter()
+            .map(|c| matches!(c, ColumnOut::Copied))
+            .collect();
+        let mut paged: Vec<Option<PagedChunk>> = columns
+            .into_iter()
+            .map(|c| match c {
+                ColumnOut::Paged(chunk) => Some(chunk),
+                _ => None,
+            })
+            .collect();
         let mut rg = self.file.next_row_group().map_err(err)?;
         let mut leaves = leaves.into_iter();
-        for (mut writer, source) in writers.drain(..).zip(&self.source) {
-            if let Some(&leaf) = source.as_ref() {
+        for (mut writer, &(root, source)) in writers.drain(..).zip(&self.leaves) {
+            if let Some(chunk) = paged[root].take() {
+                rg.append_column(&chunk.bytes, *chunk.close).map_err(err)?;
+            } else if let Some(leaf) = source.filter(|_| copied[root]) {
                 let chunk = in_group.columns().get(leaf).ok_or_else(|| {
                     Error::parquet(format!("no column chunk {leaf} in the row group")).at(place())
                 })?;
@@ -424,7 +462,8 @@ mod tests {
             0,
         )
         .unwrap();
-        out.write_row_group(input, 0, &[Some(column)]).unwrap();
+        out.write_row_group(input, 0, vec![ColumnOut::Encoded(column)])
+            .unwrap();
         out.finish().unwrap()
     }
 

@@ -3,6 +3,8 @@
 mod fill;
 mod fit;
 mod io;
+mod pages;
+mod rle;
 
 pub use fill::fill;
 pub use fit::fit;
