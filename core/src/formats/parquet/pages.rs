@@ -360,7 +360,11 @@ pub fn fill_chunk(
         return Ok(Paged::Unchanged);
     }
     let fill_plain = fill.plain();
-    let (fill_at, dictionary) = match entries.iter().position(|e| *e == fill_plain.as_slice()) {
+    // without a dictionary out, the fill value is written as itself
+    let known = (!plain)
+        .then(|| entries.iter().position(|e| *e == fill_plain.as_slice()))
+        .flatten();
+    let (fill_at, dictionary) = match known {
         Some(at) => (at, None),
         None if plain => (entries.len(), None),
         None => {
@@ -393,7 +397,8 @@ pub fn fill_chunk(
     }
 
     let optional = descr.max_def_level() == 1;
-    let (mut levels, mut indices, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut levels, mut indices, mut cells, mut out) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut first_data, mut values, mut filled, mut kept) = (None, 0usize, 0u64, false);
     let mut page_no = 0;
     while let Some(page) = pages.get_next_page().map_err(perr)? {
@@ -456,31 +461,42 @@ pub fn fill_chunk(
             out.extend_from_slice(&(lv.len() as u32).to_le_bytes());
             out.extend_from_slice(&lv);
         }
-        let mut filled_indices = Vec::with_capacity(if plain { 0 } else { n });
-        let mut next = indices.iter();
-        // present or not, cell by cell (no levels: every cell present)
-        let present = levels.iter().map(|&l| l == 1).chain(std::iter::repeat(true));
-        for present in present.take(n) {
-            let index = present.then(|| *next.next().unwrap_or(&0) as usize);
-            let i = match index {
-                Some(i) if !missing[i] => {
-                    kept = true;
+        // each cell's index in the output's dictionary: a null's is the
+        // fill value's (no levels: every cell present)
+        let fill = fill_at as u32;
+        cells.clear();
+        if optional {
+            let mut next = 0;
+            cells.extend(levels.iter().map(|&l| {
+                let i = indices.get(next).copied().unwrap_or(fill);
+                next += l as usize;
+                if l == 1 {
                     i
+                } else {
+                    fill
                 }
-                _ => {
-                    filled += 1;
-                    fill_at
+            }));
+        } else {
+            cells.extend_from_slice(&indices);
+        }
+        let mut gaps = n - present;
+        if any_nan {
+            for c in cells.iter_mut() {
+                if missing.get(*c as usize) == Some(&true) {
+                    *c = fill;
+                    gaps += 1;
                 }
-            };
-            if plain {
-                out.extend_from_slice(entries.get(i).copied().unwrap_or(&fill_plain));
-            } else {
-                filled_indices.push(i as u32);
             }
         }
-        if !plain {
+        filled += gaps as u64;
+        kept |= gaps < n;
+        if plain {
+            for &c in &cells {
+                out.extend_from_slice(entries.get(c as usize).copied().unwrap_or(&fill_plain));
+            }
+        } else {
             out.push(width);
-            rle::encode(&filled_indices, width, &mut out);
+            rle::encode(&cells, width, &mut out);
         }
         let (bytes, size) = codec.page(std::mem::take(&mut out))?;
         let spec = writer

@@ -76,26 +76,45 @@ pub fn decode(data: &[u8], bit_width: u8, n: usize, out: &mut Vec<u32>) -> Resul
                 .get(at..)
                 .filter(|rest| rest.len() >= need)
                 .ok_or("a bit-packed run runs past the end of the data")?;
-            let run = &run[..(values * width / 8).min(run.len())];
-            at += run.len();
+            // loads may read past the run into what follows it (masked
+            // off): only the end of `data` needs the slow path
             unpack(run, width, mask, take, out);
+            at += (values * width / 8).min(run.len());
         }
     }
     Ok(at)
 }
 
-/// Appends the first `n` values of `width` bits packed in `run`, which
-/// holds at least `n * width` bits.
+/// Appends the first `n` values of `width` bits packed at the start of
+/// `run`, which holds at least `n * width` bits (and may go on with other
+/// data).
 fn unpack(run: &[u8], width: usize, mask: u64, n: usize, out: &mut Vec<u32>) {
-    // whole 8-byte loads while they stay within the run (a value starts
-    // at most 7 bits into its first byte and is at most 32 bits wide)
-    let fast = if run.len() >= 8 {
-        ((run.len() - 8) * 8 / width.max(1) + 1).min(n)
-    } else {
-        0
+    out.reserve(n);
+    let mut i = 0;
+    if (1..=16).contains(&width) {
+        // a group of 8 values is `width` bytes: one 16-byte load each
+        // while that stays within the run
+        let groups = if run.len() >= 16 {
+            ((run.len() - 16) / width + 1).min(n / 8)
+        } else {
+            0
+        };
+        for g in 0..groups {
+            let at = g * width;
+            let bytes: [u8; 16] = run[at..at + 16].try_into().unwrap_or_default();
+            let word = u128::from_le_bytes(bytes);
+            out.extend((0..8).map(|j| ((word >> (j * width)) as u64 & mask) as u32));
+        }
+        i = groups * 8;
+    }
+    // then whole 8-byte loads while they stay within the run (a value
+    // starts at most 7 bits into its first byte and is at most 32 bits)
+    let fast = match width {
+        0 => n,
+        _ if run.len() >= 8 => ((run.len() - 8) * 8 / width + 1).min(n),
+        _ => 0,
     };
-    let fast = if width == 0 { n } else { fast };
-    out.extend((0..fast).map(|i| {
+    out.extend((i.min(fast)..fast).map(|i| {
         let bit = i * width;
         let (byte, shift) = (bit / 8, bit % 8);
         let word = match run.get(byte..byte + 8) {
@@ -104,13 +123,16 @@ fn unpack(run: &[u8], width: usize, mask: u64, n: usize, out: &mut Vec<u32>) {
         };
         ((word >> shift) & mask) as u32
     }));
-    for i in fast..n {
+    for i in i.max(fast)..n {
         let bit = i * width;
         let (byte, shift) = (bit / 8, bit % 8);
-        let mut le = [0u8; 8];
-        let have = (run.len() - byte.min(run.len())).min(8);
-        le[..have].copy_from_slice(&run[byte..byte + have]);
-        out.push(((u64::from_le_bytes(le) >> shift) & mask) as u32);
+        let word = run
+            .iter()
+            .skip(byte)
+            .take(8)
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        out.push(((word >> shift) & mask) as u32);
     }
 }
 
