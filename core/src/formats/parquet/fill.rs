@@ -9,7 +9,7 @@ use arrow_buffer::BooleanBuffer;
 use arrow_schema::{DataType, Field as ArrowField, FieldRef};
 use bytes::Bytes;
 
-use super::io::{cast, replace_fields, ColumnOut, ParquetOut, ParquetShard};
+use super::io::{cast, decoding, replace_fields, ColumnOut, ParquetOut, ParquetShard};
 use super::pages::{fill_chunk, PageFill, Paged};
 use crate::error::{Error, Result};
 use crate::formats::{out_name, ShardReport};
@@ -457,7 +457,9 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         let mut decode = Vec::with_capacity(decoded.len());
         for &i in &decoded {
             if let (Some((leaf, fill)), Some(k)) = (&page_fill[i], plan_of[i]) {
-                match fill_chunk(&file, g, *leaf, fill, plain[i]).map_err(|e| e.at(place()))? {
+                match decoding(|| fill_chunk(&file, g, *leaf, fill, plain[i]))
+                    .map_err(|e| e.at(place()))?
+                {
                     Paged::Unchanged => {
                         outs[i] = Some(ColumnOut::Copied);
                         continue;

@@ -47,7 +47,7 @@ fn perr(e: impl std::fmt::Display) -> Error {
 /// Runs the Parquet/Arrow decoder: on some corrupt files it panics
 /// (arrow-buffer's "offset + len out of bounds") instead of returning an
 /// error; that panic is a Parquet error of the shard, not a crash.
-fn decoding<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(super) fn decoding<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         let msg = p
             .downcast_ref::<&str>()
