@@ -686,15 +686,33 @@ mod tests {
         (batch, fills)
     }
 
-    fn write(batch: &RecordBatch, compression: Compression) -> Bytes {
+    /// How the test file is written.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Layout {
+        /// Version 1 pages of dictionary indices: the page path's input.
+        Paged(Compression),
+        /// Version 2 data pages: filled through Arrow.
+        PagesV2,
+        /// A dictionary too small for the values: PLAIN pages after the
+        /// first, filled through Arrow.
+        DictionaryFallback,
+    }
+
+    fn write(batch: &RecordBatch, layout: Layout) -> Bytes {
         // small pages and row groups: a chunk of several pages
-        let props = WriterProperties::builder()
-            .set_compression(compression)
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(120))
             .set_data_page_row_count_limit(40)
-            .set_write_batch_size(40)
-            .build();
-        let mut w = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).unwrap();
+            .set_write_batch_size(40);
+        props = match layout {
+            Layout::Paged(c) => props.set_compression(c),
+            Layout::PagesV2 => {
+                props.set_writer_version(parquet::file::properties::WriterVersion::PARQUET_2_0)
+            }
+            Layout::DictionaryFallback => props.set_dictionary_page_size_limit(16),
+        };
+        let mut w = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props.build())).unwrap();
         w.write(batch).unwrap();
         Bytes::from(w.into_inner().unwrap())
     }
@@ -744,8 +762,14 @@ mod tests {
                 .map(|(c, v)| (c.to_string(), v.clone()))
                 .collect(),
         };
-        for compression in [Compression::SNAPPY, Compression::UNCOMPRESSED] {
-            let bytes = write(&batch, compression);
+        let layouts = [
+            Layout::Paged(Compression::SNAPPY),
+            Layout::Paged(Compression::UNCOMPRESSED),
+            Layout::PagesV2,
+            Layout::DictionaryFallback,
+        ];
+        for layout in layouts {
+            let bytes = write(&batch, layout);
             let (out, report) =
                 crate::formats::parquet::fill(bytes.clone(), &dict, &Settings::default()).unwrap();
             let out = Bytes::from(out);
@@ -785,7 +809,7 @@ mod tests {
                         }
                     })
                     .collect();
-                assert_eq!(after, want, "column {name} ({compression:?})");
+                assert_eq!(after, want, "column {name} ({layout:?})");
                 let gaps = before.iter().filter(|c| missing(c)).count() as u64;
                 let counted = report.cells_filled.iter().find(|(c, _)| c == name);
                 assert_eq!(counted.map(|c| c.1), Some(gaps), "filled in {name}");
@@ -839,8 +863,9 @@ mod tests {
                             assert_eq!((min, max), (lo, hi), "{name} row group {g}");
                         }
                     }
-                    if *name == "f_full" {
-                        // nothing to fill: copied as it was
+                    if *name == "f_full" && layout != Layout::DictionaryFallback {
+                        // nothing to fill (no null, no NaN in the
+                        // dictionary): copied as it was
                         assert_eq!(
                             out.slice(chunk.byte_range().0 as usize..)
                                 .slice(..chunk.byte_range().1 as usize),
@@ -851,6 +876,13 @@ mod tests {
                                     .slice(..c.byte_range().1 as usize)
                             }
                         );
+                    } else if !matches!(layout, Layout::Paged(_)) {
+                        // filled through Arrow: the right values and
+                        // statistics (above), and the layout is the one
+                        // meant
+                        if layout == Layout::DictionaryFallback && *name == "f" {
+                            assert!(pin[2..].contains(&Encoding::PLAIN), "{pin:?}");
+                        }
                     } else if *name == "free" {
                         // nearly all distinct: written without a dictionary
                         assert_eq!(pout.len(), pin.len() - 1, "{name}: {pin:?} {pout:?}");
