@@ -94,10 +94,6 @@ impl PageFill {
         }
     }
 
-    fn is_float(&self) -> bool {
-        matches!(self, PageFill::F64(_) | PageFill::F32(_))
-    }
-
     /// Splits a PLAIN dictionary of `n` values into them, and marks the
     /// missing ones (NaN in a float column).
     fn entries<'a>(&self, buf: &'a [u8], n: usize) -> Result<(Vec<&'a [u8]>, Vec<bool>)> {
@@ -332,9 +328,9 @@ pub fn fill_chunk(
     {
         return Ok(Paged::Decode);
     }
-    let nulls = chunk.statistics().and_then(|s| s.null_count_opt());
+    // the statistics' null count is not trusted: the levels are read
     let rows = usize::try_from(rg.num_rows()).unwrap_or(0);
-    if rows == 0 || (nulls == Some(0) && !fill.is_float()) {
+    if rows == 0 {
         return Ok(Paged::Unchanged);
     }
     let perr = |e: parquet::errors::ParquetError| Error::parquet(e.to_string());
@@ -356,9 +352,6 @@ pub fn fill_chunk(
     }
     let (entries, missing) = fill.entries(&buf, num_values as usize)?;
     let any_nan = missing.contains(&true);
-    if nulls == Some(0) && !any_nan {
-        return Ok(Paged::Unchanged);
-    }
     let fill_plain = fill.plain();
     // without a dictionary out, the fill value is written as itself
     let known = (!plain)
@@ -863,9 +856,9 @@ mod tests {
                             assert_eq!((min, max), (lo, hi), "{name} row group {g}");
                         }
                     }
-                    if *name == "f_full" && layout != Layout::DictionaryFallback {
-                        // nothing to fill (no null, no NaN in the
-                        // dictionary): copied as it was
+                    if *name == "f_full" && matches!(layout, Layout::Paged(_)) {
+                        // nothing to fill (no null, no NaN): copied as
+                        // it was
                         assert_eq!(
                             out.slice(chunk.byte_range().0 as usize..)
                                 .slice(..chunk.byte_range().1 as usize),
