@@ -433,9 +433,7 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
     // a column the writer would not give a dictionary is paged without one
     let plain: Vec<bool> = (0..copied.len())
         .map(|i| match &page_fill[i] {
-            Some((leaf, _)) => {
-                !props.dictionary_enabled(&parquet_schema.column(*leaf).path().clone())
-            }
+            Some((leaf, _)) => !props.dictionary_enabled(parquet_schema.column(*leaf).path()),
             None => false,
         })
         .collect();
@@ -457,8 +455,9 @@ pub fn fill(bytes: Bytes, dict: &FillDict, settings: &Settings) -> Result<(Vec<u
         let mut decode = Vec::with_capacity(decoded.len());
         for &i in &decoded {
             if let (Some((leaf, fill)), Some(k)) = (&page_fill[i], plan_of[i]) {
+                let column = || format!("row group {g}, column `{}`", schema.field(i).name());
                 match decoding(|| fill_chunk(&file, g, *leaf, fill, plain[i]))
-                    .map_err(|e| e.at(place()))?
+                    .map_err(|e| e.at(column()))?
                 {
                     Paged::Unchanged => {
                         outs[i] = Some(ColumnOut::Copied);

@@ -105,7 +105,7 @@ impl PageFill {
         };
         let entries: Vec<&[u8]> = match width {
             Some(w) => {
-                if buf.len() != n * w {
+                if n.checked_mul(w) != Some(buf.len()) {
                     return Err(corrupt(&format!(
                         "{} bytes for {n} values of {w} bytes",
                         buf.len()
@@ -115,7 +115,9 @@ impl PageFill {
             }
             None => {
                 let mut at = 0;
-                let mut v = Vec::with_capacity(n);
+                // each value takes at least its 4-byte length: a count
+                // the page cannot hold reserves no more than it can
+                let mut v = Vec::with_capacity(n.min(buf.len() / 4));
                 for _ in 0..n {
                     let len = buf
                         .get(at..at + 4)
@@ -412,6 +414,14 @@ pub fn fill_chunk(
         let n = num_values as usize;
         page_no += 1;
         let place = |what: String| Error::parquet(format!("data page {page_no}: {what}"));
+        // a flat column holds one value per row: a page claiming more than
+        // the rows left is corrupt (and would be decoded into memory)
+        if n > rows - values {
+            return Err(place(format!(
+                "{n} values, but only {} rows are left in the row group",
+                rows - values
+            )));
+        }
         // definition levels: 1 present, 0 null
         let mut at = 0;
         levels.clear();
@@ -890,5 +900,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_corrupt_dictionary_page_is_an_error_naming_the_column() {
+        let texts: Vec<Option<&str>> = (0..50).map(|i| (i % 3 != 0).then_some("needle")).collect();
+        let schema = Schema::new(vec![Field::new("t", DataType::Utf8, true)]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(StringArray::from(texts)) as ArrayRef],
+        )
+        .unwrap();
+        let mut bytes = write(&batch, Layout::Paged(Compression::UNCOMPRESSED)).to_vec();
+        // the dictionary's one value, its length first: make the length
+        // run past the page
+        let entry = b"\x06\x00\x00\x00needle";
+        let at = bytes.windows(entry.len()).position(|w| w == entry).unwrap();
+        bytes[at + 2] = 0x7f;
+        let dict = FillDict {
+            entries: vec![("t".into(), FillValue::Text("x".into()))],
+        };
+        let e = crate::formats::parquet::fill(bytes.into(), &dict, &Settings::default())
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(e.kind().name(), "parquet", "{e}");
+        assert!(e.to_string().contains("dictionary page"), "{e}");
+        assert_eq!(e.place(), Some("row group 0, column `t`"), "{e}");
     }
 }
