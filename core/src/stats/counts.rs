@@ -19,6 +19,14 @@
 //! into a total or settled ([`ValueCounts::settle`]). Each is then looked
 //! up once, in the total, instead of once in the shard's table and again in
 //! the total.
+//!
+//! A running total keeps the pending values it is given pending too, and
+//! counts them in batches at least as large as its table: a batch is
+//! grouped by where its values land in the table, so counting it walks the
+//! table once, in order, rather than jumping to a random place (a cache
+//! miss, once the table outgrows the caches) for every value. Keys of
+//! pending values found in the table already are dropped from the arena
+//! when they come to be half of it.
 
 use std::hash::BuildHasher;
 use std::sync::{Mutex, OnceLock, TryLockError};
@@ -39,6 +47,20 @@ const PART_SHIFT: u32 = 40;
 /// Tables at least this large merge (and are searched) part by part in
 /// parallel; below it, threads cost more than they save.
 const PARALLEL_FROM: usize = 1 << 15;
+// The next thresholds are small in tests, so that small inputs take every
+// path.
+
+/// A running total counts its pending values once it holds at least this
+/// many, and at least as many as its table.
+const SETTLE_FROM: usize = if cfg!(test) { 1 << 8 } else { 1 << 16 };
+/// Pending values at least this many are counted grouped by where they
+/// land in the table ([`by_bucket`]); fewer, in the order they came.
+const GROUPED_FROM: usize = if cfg!(test) { 1 << 6 } else { 1 << 12 };
+/// [`by_bucket`] makes `2^GROUP_BITS` groups.
+const GROUP_BITS: u32 = 8;
+/// An arena is compacted when the keys no slot points to are at least
+/// this many bytes and half of it.
+const COMPACT_FROM: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -59,6 +81,9 @@ struct Part {
     /// Pending counts: keys in `arena`, not yet in `table`, and possibly
     /// repeated (in `table` or here).
     pending: Vec<Slot>,
+    /// Bytes of `arena` that no slot points to (keys of pending values
+    /// that were in the table already).
+    garbage: usize,
 }
 
 /// Value → count, for one column.
@@ -149,6 +174,38 @@ fn part_of(hash: u64) -> usize {
     (hash >> PART_SHIFT) as usize & (PARTS - 1)
 }
 
+/// `slots` grouped by the top [`GROUP_BITS`] bits of their bucket in a
+/// table of `buckets` buckets (hashbrown starts a key's probe at bucket
+/// `hash & (buckets - 1)`), groups in bucket order: counted in this order,
+/// they visit the table a small stretch at a time. One counting pass and
+/// one scatter, not a sort.
+fn by_bucket(slots: Vec<Slot>, buckets: usize) -> Vec<Slot> {
+    let mask = buckets - 1;
+    let shift = buckets.trailing_zeros().saturating_sub(GROUP_BITS);
+    let group = |s: &Slot| (s.hash as usize & mask) >> shift;
+    let mut next = vec![0usize; (1 << GROUP_BITS) + 1];
+    for s in &slots {
+        next[group(s) + 1] += 1;
+    }
+    for g in 1..next.len() {
+        next[g] += next[g - 1];
+    }
+    let mut out = vec![
+        Slot {
+            hash: 0,
+            count: 0,
+            start: 0
+        };
+        slots.len()
+    ];
+    for s in &slots {
+        let at = &mut next[group(s)];
+        out[*at] = *s;
+        *at += 1;
+    }
+    out
+}
+
 impl Part {
     /// Adds `n` to the count of `value`; true if it was new.
     fn add_hashed(&mut self, hash: u64, value: &[u8], n: u64) -> bool {
@@ -194,17 +251,29 @@ impl Part {
     /// Counts the pending values with the table; returns how many were new.
     fn settle(&mut self) -> usize {
         let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return 0;
+        }
         self.table.reserve(pending.len(), |s| s.hash);
+        let pending = if pending.len() >= GROUPED_FROM {
+            by_bucket(pending, self.buckets())
+        } else {
+            pending
+        };
         let mut added = 0;
         for p in pending {
             let arena = &self.arena;
-            let value = key(arena, &p);
+            // the key is read only to compare it: a new value's key is not
+            // touched (batches come in table order, not arena order)
             match self.table.entry(
                 p.hash,
-                |s| s.hash == p.hash && same(key(arena, s), value),
+                |s| s.hash == p.hash && same(key(arena, s), key(arena, &p)),
                 |s| s.hash,
             ) {
-                Entry::Occupied(mut e) => e.get_mut().count += p.count,
+                Entry::Occupied(mut e) => {
+                    e.get_mut().count += p.count;
+                    self.garbage += key_bytes(arena, p.start).end - p.start;
+                }
                 Entry::Vacant(e) => {
                     // the key is in the arena already
                     e.insert(p);
@@ -212,7 +281,69 @@ impl Part {
                 }
             }
         }
+        if self.garbage >= COMPACT_FROM && self.garbage * 2 >= self.arena.len() {
+            self.compact();
+        }
         added
+    }
+
+    /// The table's buckets, as hashbrown sizes a table of its capacity (an
+    /// estimate is enough: it only orders [`by_bucket`]'s groups).
+    fn buckets(&self) -> usize {
+        let capacity = self.table.capacity();
+        if capacity < 8 {
+            (capacity + 1).next_power_of_two()
+        } else {
+            (capacity / 7 * 8).next_power_of_two()
+        }
+    }
+
+    /// Copies the keys of the table into a new arena, dropping the rest.
+    /// Nothing may be pending.
+    fn compact(&mut self) {
+        debug_assert!(self.pending.is_empty());
+        let old = std::mem::take(&mut self.arena);
+        self.arena = Vec::with_capacity(old.len() - self.garbage);
+        for s in self.table.iter_mut() {
+            let end = key_bytes(&old, s.start).end;
+            let start = self.arena.len();
+            self.arena.extend_from_slice(&old[s.start..end]);
+            s.start = start;
+        }
+        self.garbage = 0;
+    }
+
+    /// Adds every count of `other`, a shard's part: its table's counts now,
+    /// its pending counts as pending here. Counts them all once enough are
+    /// pending (see the module's doc).
+    fn absorb(&mut self, other: Part) {
+        if !other.table.is_empty() {
+            self.table.reserve(other.table.len(), |s| s.hash);
+            for slot in other.table.iter() {
+                self.add_hashed(slot.hash, key(&other.arena, slot), slot.count);
+            }
+        }
+        if other.pending.is_empty() {
+            return;
+        }
+        if other.table.is_empty() && other.garbage == 0 {
+            // the arena holds the pending keys and nothing else: take it whole
+            let base = self.arena.len();
+            self.arena.extend_from_slice(&other.arena);
+            self.pending.extend(other.pending.iter().map(|s| Slot {
+                start: base + s.start,
+                ..*s
+            }));
+        } else {
+            self.pending.reserve(other.pending.len());
+            for s in &other.pending {
+                let start = push_key(&mut self.arena, key(&other.arena, s));
+                self.pending.push(Slot { start, ..*s });
+            }
+        }
+        if self.pending.len() >= self.table.len().max(SETTLE_FROM) {
+            self.settle();
+        }
     }
 
     /// The most frequent value, ties to the smallest.
@@ -420,9 +551,9 @@ impl SharedCounts {
         while !left.is_empty() {
             let before = left.len();
             let mut poisoned = false;
-            left.retain(|(i, part)| match self.parts[*i].try_lock() {
+            left.retain_mut(|(i, part)| match self.parts[*i].try_lock() {
                 Ok(mut mine) => {
-                    mine.merge(part);
+                    mine.absorb(std::mem::take(part));
                     false
                 }
                 Err(TryLockError::WouldBlock) => true,
@@ -437,17 +568,27 @@ impl SharedCounts {
             if left.len() == before {
                 // every part left is busy: wait for one
                 let (i, part) = left.swap_remove(0);
-                lock(&self.parts[i])?.merge(&part);
+                lock(&self.parts[i])?.absorb(part);
             }
         }
         Ok(())
     }
 
-    /// The counts, as one table again.
+    /// The counts, as one table again (settled: the parts in parallel
+    /// when many are pending).
     pub fn into_counts(self) -> Result<ValueCounts> {
         let mut parts = Vec::with_capacity(PARTS);
         for p in self.parts {
             parts.push(p.into_inner().map_err(|_| panicked())?);
+        }
+        if parts.iter().map(|p| p.pending.len()).sum::<usize>() >= PARALLEL_FROM {
+            parts.par_iter_mut().for_each(|p| {
+                p.settle();
+            });
+        } else {
+            parts.iter_mut().for_each(|p| {
+                p.settle();
+            });
         }
         let len = parts.iter().map(|p| p.table.len()).sum();
         Ok(if len == 0 {
@@ -602,6 +743,104 @@ mod tests {
         total.add(only).unwrap();
         let total = total.into_counts().unwrap();
         assert_eq!((total.len(), total.get(b"x")), (1, 5));
+    }
+
+    #[test]
+    fn by_bucket_is_a_permutation_in_bucket_group_order() {
+        let slots: Vec<Slot> = (0..5000u64)
+            .map(|i| Slot {
+                hash: hasher().hash_one(i),
+                count: i,
+                start: i as usize,
+            })
+            .collect();
+        for buckets in [1usize, 8, 1 << 10, 1 << 20] {
+            let out = by_bucket(slots.clone(), buckets);
+            let mut counts: Vec<u64> = out.iter().map(|s| s.count).collect();
+            counts.sort();
+            assert_eq!(counts, (0..5000).collect::<Vec<_>>(), "{buckets} buckets");
+            let shift = buckets.trailing_zeros().saturating_sub(GROUP_BITS);
+            let groups: Vec<usize> = out
+                .iter()
+                .map(|s| (s.hash as usize & (buckets - 1)) >> shift)
+                .collect();
+            assert!(groups.windows(2).all(|w| w[0] <= w[1]), "{buckets} buckets");
+            assert!(out.iter().all(|s| s.start as u64 == s.count));
+        }
+    }
+
+    #[test]
+    fn a_shared_total_of_many_pending_shards_counts_exactly_and_keeps_its_arena_small() {
+        // 60 shards from two threads; each: a few values looked up (none
+        // in every third shard), the rest pending; values new, repeated
+        // across shards (their keys become garbage) and within a shard
+        let shard = |k: u64| {
+            let mut c = ValueCounts::default();
+            let mut want: Vec<(Vec<u8>, u64)> = Vec::new();
+            for i in 0..2000u64 {
+                let v = match i % 4 {
+                    0 => format!("new value {k}/{i}"),
+                    1 | 2 => format!("shared {}", (i * 31 + k) % 1500),
+                    _ => format!("c{}", i % 3),
+                };
+                let n = 1 + i % 3;
+                if i < 50 && !k.is_multiple_of(3) {
+                    c.add(v.as_bytes(), n);
+                } else {
+                    c.add_pending(v.as_bytes(), n);
+                }
+                want.push((v.into_bytes(), n));
+            }
+            (c, want)
+        };
+        let mut want: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+        let total = SharedCounts::new(ValueCounts::default());
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = [0u64, 1]
+                .map(|t| {
+                    let total = &total;
+                    scope.spawn(move || {
+                        let mut seen = Vec::new();
+                        for k in (t..60).step_by(2) {
+                            let (c, w) = shard(k);
+                            total.add(c).unwrap();
+                            seen.extend(w);
+                        }
+                        seen
+                    })
+                })
+                .into_iter()
+                .collect();
+            for r in runs {
+                for (v, n) in r.join().unwrap() {
+                    *want.entry(v).or_default() += n;
+                }
+            }
+        });
+        let got = total.into_counts().unwrap();
+        assert!(got.is_settled());
+        assert_eq!(got.len(), want.len());
+        for (v, n) in &want {
+            assert_eq!(got.get(v), *n);
+        }
+        let top = want
+            .iter()
+            .map(|(v, n)| (*n, std::cmp::Reverse(v)))
+            .max()
+            .unwrap();
+        assert_eq!(got.most_frequent(), Some((&top.1 .0[..], top.0)));
+        // repeats' keys were dropped: at most half of an arena is garbage
+        // once it is large
+        let live: usize = want.keys().map(|k| k.len() + 1).sum();
+        let arena: usize = got.parts.iter().map(|p| p.arena.len()).sum();
+        for p in &got.parts {
+            assert!(p.garbage < COMPACT_FROM || p.garbage * 2 < p.arena.len());
+        }
+        assert!(
+            arena < 2 * live + PARTS * COMPACT_FROM,
+            "{arena} bytes for {live}"
+        );
+        assert!(got.parts.iter().any(|p| p.garbage < p.arena.len() / 4));
     }
 
     #[test]
