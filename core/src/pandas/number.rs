@@ -54,6 +54,63 @@ fn parse_infinity(field: &[u8]) -> Option<f64> {
     }
 }
 
+/// Digits of a number, accumulated as pandas does (see [`xstrtod`]).
+#[derive(Default)]
+struct Digits {
+    /// The first 15 digits, as an integer.
+    int: u64,
+    /// The value in double, from the 15th digit on.
+    number: f64,
+    count: i32,
+}
+
+impl Digits {
+    #[inline]
+    fn push(&mut self, digit: u8) {
+        if self.count < 15 {
+            self.int = self.int * 10 + u64::from(digit);
+            if self.count == 14 {
+                self.number = self.int as f64;
+            }
+        } else {
+            self.number = self.number * 10.0 + f64::from(digit);
+        }
+        self.count += 1;
+    }
+
+    /// Eight digits at once, [`eight_digits`]' value; only while they stay
+    /// within the first 14.
+    #[inline]
+    fn push8(&mut self, value: u64) {
+        debug_assert!(self.count <= 6);
+        self.int = self.int * 100_000_000 + value;
+        self.count += 8;
+    }
+}
+
+/// The value of the eight bytes at `s[p..]` read as decimal digits, if
+/// there are eight and all are ASCII digits (a few word operations, not a
+/// loop).
+#[inline]
+fn eight_digits(s: &[u8], p: usize) -> Option<u64> {
+    let bytes: [u8; 8] = s.get(p..p + 8)?.try_into().ok()?;
+    // the first digit in the low byte
+    let v = u64::from_le_bytes(bytes);
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    // each byte 0x30..=0x39: its high nibble is 3, and adding 6 keeps it 3
+    let nibbles = (v & HIGH) | ((v.wrapping_add(0x0606_0606_0606_0606) & HIGH) >> 4);
+    if nibbles != 0x3333_3333_3333_3333 {
+        return None;
+    }
+    let v = v - 0x3030_3030_3030_3030;
+    // bytes 0, 2, 4, 6: two digits each (10 * first + second)
+    let v = v * 10 + (v >> 8);
+    const PAIRS: u64 = 0x0000_00FF_0000_00FF;
+    let first = (v & PAIRS).wrapping_mul(100 + (1_000_000 << 32));
+    let second = ((v >> 16) & PAIRS).wrapping_mul(1 + (10_000 << 32));
+    Some(first.wrapping_add(second) >> 32)
+}
+
 /// pandas' `precise_xstrtod` with `skip_trailing`; `None` on any error or
 /// leftover text.
 fn xstrtod(s: &[u8]) -> Option<f64> {
@@ -71,26 +128,19 @@ fn xstrtod(s: &[u8]) -> Option<f64> {
     // Digits are accumulated as an integer while that is exact in a double
     // (15 digits < 2^53); pandas' double arithmetic gives the same value
     // there, and any 16th and 17th digits are then added in double, as
-    // pandas does.
-    let mut int: u64 = 0;
+    // pandas does. Runs of eight digits among the first 14 are read at
+    // once ([`eight_digits`]).
+    let mut d = Digits::default();
     let mut exponent: i32 = 0;
-    let mut num_digits: i32 = 0;
     let mut num_decimals: i32 = 0;
-    let mut number = 0.0f64;
-    let mut push = |d: u8, num_digits: &mut i32| {
-        if *num_digits < 15 {
-            int = int * 10 + d as u64;
-            if *num_digits == 14 {
-                number = int as f64;
-            }
-        } else {
-            number = number * 10.0 + d as f64;
-        }
-        *num_digits += 1;
-    };
+    while d.count <= 6 {
+        let Some(x) = eight_digits(s, p) else { break };
+        d.push8(x);
+        p += 8;
+    }
     while p < n && s[p].is_ascii_digit() {
-        if num_digits < MAX_DIGITS {
-            push(s[p] - b'0', &mut num_digits);
+        if d.count < MAX_DIGITS {
+            d.push(s[p] - b'0');
         } else {
             exponent += 1;
         }
@@ -98,23 +148,30 @@ fn xstrtod(s: &[u8]) -> Option<f64> {
     }
     if p < n && s[p] == b'.' {
         p += 1;
-        while num_digits < MAX_DIGITS && p < n && s[p].is_ascii_digit() {
-            push(s[p] - b'0', &mut num_digits);
+        while d.count <= 6 {
+            let Some(x) = eight_digits(s, p) else { break };
+            d.push8(x);
+            p += 8;
+            num_decimals += 8;
+        }
+        while d.count < MAX_DIGITS && p < n && s[p].is_ascii_digit() {
+            d.push(s[p] - b'0');
             p += 1;
             num_decimals += 1;
         }
-        if num_digits >= MAX_DIGITS {
+        if d.count >= MAX_DIGITS {
             while p < n && s[p].is_ascii_digit() {
                 p += 1;
             }
         }
         exponent -= num_decimals;
     }
+    let (num_digits, mut number) = (d.count, d.number);
+    if num_digits < 15 {
+        number = d.int as f64;
+    }
     if num_digits == 0 {
         return None;
-    }
-    if num_digits < 15 {
-        number = int as f64;
     }
     if negative {
         number = -number;
@@ -205,6 +262,33 @@ mod tests {
             p("123456789012345678901").unwrap(),
             12345678901234567.0 * 1e4
         );
+    }
+
+    #[test]
+    fn eight_digits_reads_exactly_eight_ascii_digits() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let text = format!("{:08}", seed % 100_000_000);
+            assert_eq!(
+                eight_digits(text.as_bytes(), 0),
+                text.parse().ok(),
+                "{text}"
+            );
+            // any other byte anywhere: not eight digits
+            for at in 0..8 {
+                for b in [b'/', b':', b'.', b'e', b' ', 0x00, 0xB5, 0xFF] {
+                    let mut bytes = text.clone().into_bytes();
+                    bytes[at] = b;
+                    assert_eq!(eight_digits(&bytes, 0), None, "{bytes:?}");
+                }
+            }
+        }
+        assert_eq!(eight_digits(b"x12345678", 1), Some(12_345_678));
+        assert_eq!(eight_digits(b"1234567", 0), None);
+        assert_eq!(eight_digits(b"12345678", 1), None);
     }
 
     /// pandas' loop as written (digits accumulated in double), to check the
