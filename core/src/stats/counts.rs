@@ -21,7 +21,7 @@
 //! the total.
 //!
 //! A running total keeps the pending values it is given pending too, and
-//! counts them in batches at least as large as its table: a batch is
+//! counts them in batches of at least an eighth of its table: a batch is
 //! grouped by where its values land in the table, so counting it walks the
 //! table once, in order, rather than jumping to a random place (a cache
 //! miss, once the table outgrows the caches) for every value. Keys of
@@ -51,8 +51,9 @@ const PARALLEL_FROM: usize = 1 << 15;
 // path.
 
 /// A running total counts its pending values once it holds at least this
-/// many, and at least as many as its table.
-const SETTLE_FROM: usize = if cfg!(test) { 1 << 8 } else { 1 << 16 };
+/// many, and at least an eighth as many as its table (larger batches
+/// walk the table more densely but hold more memory).
+const SETTLE_FROM: usize = if cfg!(test) { 1 << 8 } else { 1 << 14 };
 /// Pending values at least this many are counted grouped by where they
 /// land in the table ([`by_bucket`]); fewer, in the order they came.
 const GROUPED_FROM: usize = if cfg!(test) { 1 << 6 } else { 1 << 12 };
@@ -174,36 +175,42 @@ fn part_of(hash: u64) -> usize {
     (hash >> PART_SHIFT) as usize & (PARTS - 1)
 }
 
-/// `slots` grouped by the top [`GROUP_BITS`] bits of their bucket in a
-/// table of `buckets` buckets (hashbrown starts a key's probe at bucket
-/// `hash & (buckets - 1)`), groups in bucket order: counted in this order,
-/// they visit the table a small stretch at a time. One counting pass and
-/// one scatter, not a sort.
-fn by_bucket(slots: Vec<Slot>, buckets: usize) -> Vec<Slot> {
+/// Puts `slots` in groups by the top [`GROUP_BITS`] bits of their bucket
+/// in a table of `buckets` buckets (hashbrown starts a key's probe at
+/// bucket `hash & (buckets - 1)`), groups in bucket order: counted in this
+/// order, they visit the table a small stretch at a time. In place (no
+/// second buffer): one counting pass, then each slot swapped into its
+/// group, not a sort.
+fn by_bucket(slots: &mut [Slot], buckets: usize) {
+    const GROUPS: usize = 1 << GROUP_BITS;
     let mask = buckets - 1;
     let shift = buckets.trailing_zeros().saturating_sub(GROUP_BITS);
     let group = |s: &Slot| (s.hash as usize & mask) >> shift;
-    let mut next = vec![0usize; (1 << GROUP_BITS) + 1];
-    for s in &slots {
-        next[group(s) + 1] += 1;
+    let mut end = [0usize; GROUPS];
+    for s in slots.iter() {
+        end[group(s)] += 1;
     }
-    for g in 1..next.len() {
-        next[g] += next[g - 1];
+    // where each group's next slot goes, and where the group ends
+    let mut next = [0usize; GROUPS];
+    let mut at = 0;
+    for g in 0..GROUPS {
+        next[g] = at;
+        at += end[g];
+        end[g] = at;
     }
-    let mut out = vec![
-        Slot {
-            hash: 0,
-            count: 0,
-            start: 0
-        };
-        slots.len()
-    ];
-    for s in &slots {
-        let at = &mut next[group(s)];
-        out[*at] = *s;
-        *at += 1;
+    for g in 0..GROUPS {
+        while next[g] < end[g] {
+            let mut s = slots[next[g]];
+            let mut h = group(&s);
+            while h != g {
+                std::mem::swap(&mut s, &mut slots[next[h]]);
+                next[h] += 1;
+                h = group(&s);
+            }
+            slots[next[g]] = s;
+            next[g] += 1;
+        }
     }
-    out
 }
 
 impl Part {
@@ -250,18 +257,16 @@ impl Part {
 
     /// Counts the pending values with the table; returns how many were new.
     fn settle(&mut self) -> usize {
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.pending);
         if pending.is_empty() {
             return 0;
         }
         self.table.reserve(pending.len(), |s| s.hash);
-        let pending = if pending.len() >= GROUPED_FROM {
-            by_bucket(pending, self.buckets())
-        } else {
-            pending
-        };
+        if pending.len() >= GROUPED_FROM {
+            by_bucket(&mut pending, self.buckets());
+        }
         let mut added = 0;
-        for p in pending {
+        for &p in &pending {
             let arena = &self.arena;
             // the key is read only to compare it: a new value's key is not
             // touched (batches come in table order, not arena order)
@@ -281,6 +286,11 @@ impl Part {
                 }
             }
         }
+        // the buffer is kept for the next batch: a running total's batches
+        // grow with its table, and growing a new buffer each time would
+        // leave the freed ones to fragment the heap
+        pending.clear();
+        self.pending = pending;
         if self.garbage >= COMPACT_FROM && self.garbage * 2 >= self.arena.len() {
             self.compact();
         }
@@ -341,7 +351,7 @@ impl Part {
                 self.pending.push(Slot { start, ..*s });
             }
         }
-        if self.pending.len() >= self.table.len().max(SETTLE_FROM) {
+        if self.pending.len() >= (self.table.len() / 8).max(SETTLE_FROM) {
             self.settle();
         }
     }
@@ -581,14 +591,14 @@ impl SharedCounts {
         for p in self.parts {
             parts.push(p.into_inner().map_err(|_| panicked())?);
         }
+        let settle = |p: &mut Part| {
+            p.settle();
+            p.pending = Vec::new();
+        };
         if parts.iter().map(|p| p.pending.len()).sum::<usize>() >= PARALLEL_FROM {
-            parts.par_iter_mut().for_each(|p| {
-                p.settle();
-            });
+            parts.par_iter_mut().for_each(settle);
         } else {
-            parts.iter_mut().for_each(|p| {
-                p.settle();
-            });
+            parts.iter_mut().for_each(settle);
         }
         let len = parts.iter().map(|p| p.table.len()).sum();
         Ok(if len == 0 {
@@ -755,7 +765,8 @@ mod tests {
             })
             .collect();
         for buckets in [1usize, 8, 1 << 10, 1 << 20] {
-            let out = by_bucket(slots.clone(), buckets);
+            let mut out = slots.clone();
+            by_bucket(&mut out, buckets);
             let mut counts: Vec<u64> = out.iter().map(|s| s.count).collect();
             counts.sort();
             assert_eq!(counts, (0..5000).collect::<Vec<_>>(), "{buckets} buckets");
