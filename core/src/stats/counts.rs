@@ -434,7 +434,16 @@ impl ValueCounts {
     /// ([`ValueCounts::len`], [`ValueCounts::get`], ...) sees it; returns
     /// how many of them were new values.
     pub fn settle(&mut self) -> usize {
-        let added = self.parts.iter_mut().map(Part::settle).sum::<usize>();
+        let added = self
+            .parts
+            .iter_mut()
+            .map(|p| {
+                let added = p.settle();
+                // a shard's counts do not batch: free the buffer
+                p.pending = Vec::new();
+                added
+            })
+            .sum::<usize>();
         self.len += added;
         added
     }
