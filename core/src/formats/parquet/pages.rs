@@ -927,4 +927,36 @@ mod tests {
         assert!(e.to_string().contains("dictionary page"), "{e}");
         assert_eq!(e.place(), Some("row group 0, column `t`"), "{e}");
     }
+
+    #[test]
+    fn a_data_page_claiming_more_values_than_rows_is_an_error_before_decoding() {
+        let texts: Vec<Option<&str>> = (0..50).map(|i| (i % 3 != 0).then_some("needle")).collect();
+        let schema = Schema::new(vec![Field::new("t", DataType::Utf8, true)]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(StringArray::from(texts)) as ArrayRef],
+        )
+        .unwrap();
+        let mut bytes = write(&batch, Layout::Paged(Compression::UNCOMPRESSED)).to_vec();
+        // the first data page's header (Thrift compact: field 5, a struct,
+        // whose field 1 is num_values; pages of 40 rows: zigzag 40 = 0x50):
+        // claim 51 values
+        let header = [0x2c, 0x15, 0x50];
+        let at = bytes.windows(3).position(|w| w == header).unwrap();
+        assert_eq!(bytes.windows(3).filter(|w| *w == header).count(), 1);
+        bytes[at + 2] = 0x66;
+        let dict = FillDict {
+            entries: vec![("t".into(), FillValue::Text("x".into()))],
+        };
+        let e = crate::formats::parquet::fill(bytes.into(), &dict, &Settings::default())
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(e.kind().name(), "parquet", "{e}");
+        assert!(
+            e.to_string()
+                .contains("51 values, but only 50 rows are left in the row group"),
+            "{e}"
+        );
+        assert_eq!(e.place(), Some("row group 0, column `t`"), "{e}");
+    }
 }
