@@ -238,19 +238,6 @@ impl Part {
         }
     }
 
-    /// Adds every count of `other`, pending ones too; returns how many
-    /// values were new.
-    fn merge(&mut self, other: &Part) -> usize {
-        self.table
-            .reserve(other.table.len() + other.pending.len(), |s| s.hash);
-        other
-            .table
-            .iter()
-            .chain(&other.pending)
-            .filter(|slot| self.add_hashed(slot.hash, key(&other.arena, slot), slot.count))
-            .count()
-    }
-
     fn is_empty(&self) -> bool {
         self.table.is_empty() && self.pending.is_empty()
     }
@@ -323,18 +310,18 @@ impl Part {
         self.garbage = 0;
     }
 
-    /// Adds every count of `other`, a shard's part: its table's counts now,
-    /// its pending counts as pending here. Counts them all once enough are
-    /// pending (see the module's doc).
-    fn absorb(&mut self, other: Part) {
-        if !other.table.is_empty() {
-            self.table.reserve(other.table.len(), |s| s.hash);
-            for slot in other.table.iter() {
-                self.add_hashed(slot.hash, key(&other.arena, slot), slot.count);
-            }
-        }
+    /// Adds every count of `other`: its table's counts now, its pending
+    /// counts as pending here, counted once enough are pending (see the
+    /// module's doc). Returns how many of its table's values were new.
+    fn absorb(&mut self, other: Part) -> usize {
+        self.table.reserve(other.table.len(), |s| s.hash);
+        let added = other
+            .table
+            .iter()
+            .filter(|slot| self.add_hashed(slot.hash, key(&other.arena, slot), slot.count))
+            .count();
         if other.pending.is_empty() {
-            return;
+            return added;
         }
         if other.table.is_empty() && other.garbage == 0 {
             // the arena holds the pending keys and nothing else: take it whole
@@ -354,6 +341,7 @@ impl Part {
         if self.pending.len() >= (self.table.len() / 8).max(SETTLE_FROM) {
             self.settle();
         }
+        added
     }
 
     /// The most frequent value, ties to the smallest.
@@ -521,17 +509,18 @@ impl ValueCounts {
         if small.parts.is_empty() {
             return big;
         }
+        // both settled: nothing is left pending
         let added: usize = if small.len >= PARALLEL_FROM {
             big.parts
                 .par_iter_mut()
-                .zip(small.parts.par_iter())
-                .map(|(b, s)| b.merge(s))
+                .zip(small.parts.into_par_iter())
+                .map(|(b, s)| b.absorb(s))
                 .sum()
         } else {
             big.parts
                 .iter_mut()
-                .zip(&small.parts)
-                .map(|(b, s)| b.merge(s))
+                .zip(small.parts)
+                .map(|(b, s)| b.absorb(s))
                 .sum()
         };
         big.len += added;
