@@ -78,13 +78,21 @@ impl Digits {
         self.count += 1;
     }
 
-    /// Eight digits at once, [`eight_digits`]' value; only while they stay
-    /// within the first 14.
+    /// Takes runs of eight digits at `s[*p..]` ([`eight_digits`]) while
+    /// they stay within the first 14, moving `p` past them; returns how
+    /// many digits it took.
     #[inline]
-    fn push8(&mut self, value: u64) {
-        debug_assert!(self.count <= 6);
-        self.int = self.int * 100_000_000 + value;
-        self.count += 8;
+    fn push_eights(&mut self, s: &[u8], p: &mut usize) -> i32 {
+        let before = self.count;
+        while self.count <= 6 {
+            let Some(value) = eight_digits(s, *p) else {
+                break;
+            };
+            self.int = self.int * 100_000_000 + value;
+            self.count += 8;
+            *p += 8;
+        }
+        self.count - before
     }
 }
 
@@ -133,11 +141,7 @@ fn xstrtod(s: &[u8]) -> Option<f64> {
     let mut d = Digits::default();
     let mut exponent: i32 = 0;
     let mut num_decimals: i32 = 0;
-    while d.count <= 6 {
-        let Some(x) = eight_digits(s, p) else { break };
-        d.push8(x);
-        p += 8;
-    }
+    d.push_eights(s, &mut p);
     while p < n && s[p].is_ascii_digit() {
         if d.count < MAX_DIGITS {
             d.push(s[p] - b'0');
@@ -148,12 +152,7 @@ fn xstrtod(s: &[u8]) -> Option<f64> {
     }
     if p < n && s[p] == b'.' {
         p += 1;
-        while d.count <= 6 {
-            let Some(x) = eight_digits(s, p) else { break };
-            d.push8(x);
-            p += 8;
-            num_decimals += 8;
-        }
+        num_decimals += d.push_eights(s, &mut p);
         while d.count < MAX_DIGITS && p < n && s[p].is_ascii_digit() {
             d.push(s[p] - b'0');
             p += 1;
