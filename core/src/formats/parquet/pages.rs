@@ -902,8 +902,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_corrupt_dictionary_page_is_an_error_naming_the_column() {
+    /// A one-column text file, `needle` or null, as the page path takes it.
+    fn needle_file() -> Vec<u8> {
         let texts: Vec<Option<&str>> = (0..50).map(|i| (i % 3 != 0).then_some("needle")).collect();
         let schema = Schema::new(vec![Field::new("t", DataType::Utf8, true)]);
         let batch = RecordBatch::try_new(
@@ -911,12 +911,12 @@ mod tests {
             vec![Arc::new(StringArray::from(texts)) as ArrayRef],
         )
         .unwrap();
-        let mut bytes = write(&batch, Layout::Paged(Compression::UNCOMPRESSED)).to_vec();
-        // the dictionary's one value, its length first: make the length
-        // run past the page
-        let entry = b"\x06\x00\x00\x00needle";
-        let at = bytes.windows(entry.len()).position(|w| w == entry).unwrap();
-        bytes[at + 2] = 0x7f;
+        write(&batch, Layout::Paged(Compression::UNCOMPRESSED)).to_vec()
+    }
+
+    /// Pass 2's error on `bytes` (from [`needle_file`]): a Parquet error
+    /// placed at the column.
+    fn fill_error(bytes: Vec<u8>) -> Error {
         let dict = FillDict {
             entries: vec![("t".into(), FillValue::Text("x".into()))],
         };
@@ -924,20 +924,25 @@ mod tests {
             .map(|_| ())
             .unwrap_err();
         assert_eq!(e.kind().name(), "parquet", "{e}");
-        assert!(e.to_string().contains("dictionary page"), "{e}");
         assert_eq!(e.place(), Some("row group 0, column `t`"), "{e}");
+        e
+    }
+
+    #[test]
+    fn a_corrupt_dictionary_page_is_an_error_naming_the_column() {
+        let mut bytes = needle_file();
+        // the dictionary's one value, its length first: make the length
+        // run past the page
+        let entry = b"\x06\x00\x00\x00needle";
+        let at = bytes.windows(entry.len()).position(|w| w == entry).unwrap();
+        bytes[at + 2] = 0x7f;
+        let e = fill_error(bytes);
+        assert!(e.to_string().contains("dictionary page"), "{e}");
     }
 
     #[test]
     fn a_data_page_claiming_more_values_than_rows_is_an_error_before_decoding() {
-        let texts: Vec<Option<&str>> = (0..50).map(|i| (i % 3 != 0).then_some("needle")).collect();
-        let schema = Schema::new(vec![Field::new("t", DataType::Utf8, true)]);
-        let batch = RecordBatch::try_new(
-            Arc::new(schema),
-            vec![Arc::new(StringArray::from(texts)) as ArrayRef],
-        )
-        .unwrap();
-        let mut bytes = write(&batch, Layout::Paged(Compression::UNCOMPRESSED)).to_vec();
+        let mut bytes = needle_file();
         // the first data page's header (Thrift compact: field 5, a struct,
         // whose field 1 is num_values; pages of 40 rows: zigzag 40 = 0x50):
         // claim 51 values
@@ -945,18 +950,11 @@ mod tests {
         let at = bytes.windows(3).position(|w| w == header).unwrap();
         assert_eq!(bytes.windows(3).filter(|w| *w == header).count(), 1);
         bytes[at + 2] = 0x66;
-        let dict = FillDict {
-            entries: vec![("t".into(), FillValue::Text("x".into()))],
-        };
-        let e = crate::formats::parquet::fill(bytes.into(), &dict, &Settings::default())
-            .map(|_| ())
-            .unwrap_err();
-        assert_eq!(e.kind().name(), "parquet", "{e}");
+        let e = fill_error(bytes);
         assert!(
             e.to_string()
                 .contains("51 values, but only 50 rows are left in the row group"),
             "{e}"
         );
-        assert_eq!(e.place(), Some("row group 0, column `t`"), "{e}");
     }
 }
