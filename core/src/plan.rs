@@ -427,6 +427,7 @@ mod tests {
             }
         }
         s.set_evidence(Evidence::Text, "train/part-00000.csv");
+        s.settle();
         s
     }
 

@@ -27,6 +27,11 @@
 //! miss, once the table outgrows the caches) for every value. Keys of
 //! pending values found in the table already are dropped from the arena
 //! when they come to be half of it.
+//!
+//! A shard's cells ([`ValueCounts::add_cell`]) of a column with a handful
+//! of short values (categories, flags) are counted in a few packed words
+//! by a scan, with no hash and no table ([`Few`]), and counted with the
+//! table when settled, like pending values.
 
 use std::hash::BuildHasher;
 use std::sync::{Mutex, OnceLock, TryLockError};
@@ -63,6 +68,12 @@ const GROUP_BITS: u32 = 8;
 /// this many bytes and half of it.
 const COMPACT_FROM: usize = if cfg!(test) { 1 << 10 } else { 1 << 20 };
 
+/// Values [`Few`] holds at most.
+const FEW: usize = 8;
+/// Cells a full [`Few`] may miss before it stops looking (a column with
+/// more short values than it holds).
+const FEW_MISSES: u32 = 1 << 10;
+
 #[derive(Clone, Copy)]
 struct Slot {
     hash: u64,
@@ -87,6 +98,46 @@ struct Part {
     garbage: usize,
 }
 
+/// The first [`FEW`] different values shorter than 8 bytes of a shard's
+/// cells, each packed in one word ([`few_word`]) with its count: a cell is
+/// counted by comparing words, with no hash and no lookup. Counted with
+/// the table when settled; a value may then be in both, until the next
+/// settle adds it up.
+#[derive(Default, Clone)]
+struct Few {
+    words: [u64; FEW],
+    counts: [u64; FEW],
+    len: usize,
+    /// Cells missed while full; at [`FEW_MISSES`] it stops looking.
+    misses: u32,
+}
+
+/// A value shorter than 8 bytes as one word: its bytes, then its length
+/// in the top byte (so values that differ only by trailing zero bytes
+/// differ). `None` for longer values.
+#[inline]
+fn few_word(v: &[u8]) -> Option<u64> {
+    let n = v.len();
+    let bytes = match n {
+        0 => 0,
+        // every byte is one of the first, the middle and the last
+        1..=3 => {
+            u64::from(v[0])
+                | u64::from(v[n / 2]) << (n / 2 * 8)
+                | u64::from(v[n - 1]) << ((n - 1) * 8)
+        }
+        // two overlapping 4-byte words
+        4..=7 => u64::from(word4(v, 0)) | u64::from(word4(v, n - 4)) << ((n - 4) * 8),
+        _ => return None,
+    };
+    Some(bytes | (n as u64) << 56)
+}
+
+/// The bytes of the value [`few_word`] packed into `w`, and its length.
+fn few_value(w: u64) -> ([u8; 8], usize) {
+    (w.to_le_bytes(), (w >> 56) as usize)
+}
+
 /// Value → count, for one column.
 #[derive(Default, Clone)]
 pub struct ValueCounts {
@@ -94,6 +145,8 @@ pub struct ValueCounts {
     parts: Vec<Part>,
     /// Distinct values in the tables (pending counts not included).
     len: usize,
+    /// Cells counted apart from the table, until settled.
+    few: Few,
 }
 
 fn hasher() -> &'static FixedState {
@@ -147,12 +200,6 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    fn word8(x: &[u8], at: usize) -> u64 {
-        u64::from_le_bytes(x[at..at + 8].try_into().expect("8 bytes"))
-    }
-    fn word4(x: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(x[at..at + 4].try_into().expect("4 bytes"))
-    }
     match n {
         0 => true,
         1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
@@ -160,6 +207,16 @@ fn same(a: &[u8], b: &[u8]) -> bool {
         8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
         _ => a == b,
     }
+}
+
+#[inline]
+fn word8(x: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(x[at..at + 8].try_into().expect("8 bytes"))
+}
+
+#[inline]
+fn word4(x: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(x[at..at + 4].try_into().expect("4 bytes"))
 }
 
 /// Of two values and their counts: the higher count, then the smaller value.
@@ -408,6 +465,40 @@ impl ValueCounts {
         });
     }
 
+    /// Adds 1 to the count of `value`, a shard's cell: counted in [`Few`]
+    /// when it is one of the first few short values (read only once
+    /// settled, like pending values), in the table otherwise.
+    #[inline]
+    pub fn add_cell(&mut self, value: &[u8]) {
+        let few = &mut self.few;
+        if few.misses < FEW_MISSES {
+            if let Some(w) = few_word(value) {
+                if let Some(i) = few.words[..few.len].iter().position(|&x| x == w) {
+                    few.counts[i] += 1;
+                    return;
+                }
+                if few.len < FEW {
+                    few.words[few.len] = w;
+                    few.counts[few.len] = 1;
+                    few.len += 1;
+                    return;
+                }
+                few.misses += 1;
+            }
+        }
+        self.add(value, 1);
+    }
+
+    /// Counts the cells in [`Few`] with the table.
+    fn settle_few(&mut self) {
+        let few = std::mem::take(&mut self.few);
+        self.few.misses = few.misses;
+        for (&w, &n) in few.words[..few.len].iter().zip(&few.counts) {
+            let (bytes, len) = few_value(w);
+            self.add(&bytes[..len], n);
+        }
+    }
+
     /// The hash of `value` and the part it belongs to.
     #[inline]
     fn part_for(&mut self, value: &[u8]) -> (u64, &mut Part) {
@@ -422,6 +513,8 @@ impl ValueCounts {
     /// ([`ValueCounts::len`], [`ValueCounts::get`], ...) sees it; returns
     /// how many of them were new values.
     pub fn settle(&mut self) -> usize {
+        let before = self.len;
+        self.settle_few();
         let added = self
             .parts
             .iter_mut()
@@ -433,7 +526,7 @@ impl ValueCounts {
             })
             .sum::<usize>();
         self.len += added;
-        added
+        self.len - before
     }
 
     /// Pending counts kept (for tests).
@@ -444,12 +537,12 @@ impl ValueCounts {
 
     /// Whether no value was added.
     pub fn is_empty(&self) -> bool {
-        self.parts.iter().all(Part::is_empty)
+        self.few.len == 0 && self.parts.iter().all(Part::is_empty)
     }
 
     /// Whether no count is pending.
     pub fn is_settled(&self) -> bool {
-        self.parts.iter().all(|p| p.pending.is_empty())
+        self.few.len == 0 && self.parts.iter().all(|p| p.pending.is_empty())
     }
 
     /// The count of `value` (0 if never seen). Settled counts only.
@@ -549,7 +642,8 @@ impl SharedCounts {
     }
 
     /// Adds every count of `other`.
-    pub fn add(&self, other: ValueCounts) -> Result<()> {
+    pub fn add(&self, mut other: ValueCounts) -> Result<()> {
+        other.settle_few();
         let mut left: Vec<(usize, Part)> = other
             .parts
             .into_iter()
@@ -602,7 +696,11 @@ impl SharedCounts {
         Ok(if len == 0 {
             ValueCounts::default()
         } else {
-            ValueCounts { parts, len }
+            ValueCounts {
+                parts,
+                len,
+                few: Few::default(),
+            }
         })
     }
 }
@@ -617,6 +715,9 @@ impl std::fmt::Debug for ValueCounts {
         let pending: usize = self.parts.iter().map(|p| p.pending.len()).sum();
         if pending > 0 {
             map.entry(&"(pending)", &pending);
+        }
+        if self.few.len > 0 {
+            map.entry(&"(few)", &self.few.len);
         }
         map.finish()
     }
@@ -775,6 +876,85 @@ mod tests {
                 .collect();
             assert!(groups.windows(2).all(|w| w[0] <= w[1]), "{buckets} buckets");
             assert!(out.iter().all(|s| s.start as u64 == s.count));
+        }
+    }
+
+    #[test]
+    fn cells_counted_apart_read_as_counts_in_the_table() {
+        // values that pack alike but for their length or a zero byte,
+        // 7- and 8-byte values (the last that pack, the first that do
+        // not), and more short values than `Few` holds
+        let tricky: Vec<Vec<u8>> = [
+            &b""[..],
+            b"\0",
+            b"\0\0",
+            b"a",
+            b"a\0",
+            b"\0a",
+            b"ab",
+            b"abc",
+            b"abcd",
+            b"abcde",
+            b"abcdef",
+            b"abcdefg",
+            b"abcdefgh",
+            b"abcdeg",
+            b"bbcdefg",
+            b"abcdefga",
+        ]
+        .iter()
+        .map(|v| v.to_vec())
+        .collect();
+        let mut state = 7u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for (distinct, cells) in [(3, 100), (FEW, 5_000), (tricky.len(), 5_000), (40, 20_000)] {
+            let values: Vec<Vec<u8>> = (0..distinct)
+                .map(|i| {
+                    tricky
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("v{i}").into_bytes())
+                })
+                .collect();
+            let mut want: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+            let mut c = ValueCounts::default();
+            for k in 0..cells {
+                // skewed, so the first few seen are not always the most
+                // frequent
+                let v = &values[(next() % distinct as u64).min(next() % distinct as u64) as usize];
+                c.add_cell(v);
+                *want.entry(v.clone()).or_default() += 1;
+                if k == cells / 2 {
+                    // a settle midway: the next cells may be in both
+                    c.settle();
+                }
+            }
+            let shared = SharedCounts::new(ValueCounts::default());
+            shared.add(c.clone()).unwrap();
+            let merged = ValueCounts::default().merge(c.clone());
+            // the cells took the scan, and a column of many values stopped it
+            if distinct <= FEW {
+                assert!(c.few.len == distinct && !c.is_settled());
+            } else {
+                assert_eq!(c.few.misses, FEW_MISSES);
+            }
+            c.settle();
+            for got in [c, shared.into_counts().unwrap(), merged] {
+                assert_eq!(got.len(), want.len(), "{distinct} values");
+                for (v, n) in &want {
+                    assert_eq!(got.get(v), *n, "{v:?} of {distinct} values");
+                }
+                let top = want
+                    .iter()
+                    .max_by_key(|(v, n)| (**n, std::cmp::Reverse(*v)))
+                    .unwrap();
+                assert_eq!(got.most_frequent(), Some((&top.0[..], *top.1)));
+            }
         }
     }
 
