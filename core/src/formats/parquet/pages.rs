@@ -576,7 +576,7 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ArrowWriter;
     use parquet::basic::Compression;
-    use parquet::file::metadata::ParquetMetaData;
+    use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataWriter};
     use parquet::file::properties::WriterProperties;
     use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -699,6 +699,10 @@ mod tests {
         /// A dictionary too small for the values: PLAIN pages after the
         /// first, filled through Arrow.
         DictionaryFallback,
+        /// The same, from a writer that records no page encoding
+        /// statistics: the footer does not tell that a chunk turns PLAIN,
+        /// so the page path sets out and finds it at the first PLAIN page.
+        FallbackWithoutStats,
     }
 
     fn write(batch: &RecordBatch, layout: Layout) -> Bytes {
@@ -713,11 +717,47 @@ mod tests {
             Layout::PagesV2 => {
                 props.set_writer_version(parquet::file::properties::WriterVersion::PARQUET_2_0)
             }
-            Layout::DictionaryFallback => props.set_dictionary_page_size_limit(16),
+            Layout::DictionaryFallback | Layout::FallbackWithoutStats => {
+                props.set_dictionary_page_size_limit(16)
+            }
         };
         let mut w = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props.build())).unwrap();
         w.write(batch).unwrap();
-        Bytes::from(w.into_inner().unwrap())
+        let bytes = w.into_inner().unwrap();
+        if layout != Layout::FallbackWithoutStats {
+            return bytes.into();
+        }
+        // the same pages, and a footer written again without the statistics
+        let meta = SerializedFileReader::new(Bytes::from(bytes.clone()))
+            .unwrap()
+            .metadata()
+            .clone();
+        let mut builder = meta.into_builder();
+        let groups = builder
+            .take_row_groups()
+            .into_iter()
+            .map(|g| {
+                let mut g = g.into_builder();
+                let columns = g
+                    .take_columns()
+                    .into_iter()
+                    .map(|c| {
+                        c.into_builder()
+                            .clear_page_encoding_stats()
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                g.set_column_metadata(columns).build().unwrap()
+            })
+            .collect();
+        let meta = builder.set_row_groups(groups).build();
+        let footer = u32::from_le_bytes(bytes[bytes.len() - 8..][..4].try_into().unwrap());
+        let mut out = bytes[..bytes.len() - 8 - footer as usize].to_vec();
+        ParquetMetaDataWriter::new(&mut out, &meta)
+            .finish()
+            .unwrap();
+        out.into()
     }
 
     fn cells(a: &ArrayRef) -> Vec<Option<Cell>> {
@@ -770,6 +810,7 @@ mod tests {
             Layout::Paged(Compression::UNCOMPRESSED),
             Layout::PagesV2,
             Layout::DictionaryFallback,
+            Layout::FallbackWithoutStats,
         ];
         for layout in layouts {
             let bytes = write(&batch, layout);
@@ -883,7 +924,11 @@ mod tests {
                         // filled through Arrow: the right values and
                         // statistics (above), and the layout is the one
                         // meant
-                        if layout == Layout::DictionaryFallback && *name == "f" {
+                        let chunk_in = meta_in.row_group(g).column(i);
+                        if layout == Layout::FallbackWithoutStats {
+                            assert!(chunk_in.page_encoding_stats_mask().is_none());
+                        }
+                        if layout != Layout::PagesV2 && *name == "f" {
                             assert!(pin[2..].contains(&Encoding::PLAIN), "{pin:?}");
                         }
                     } else if *name == "free" {
