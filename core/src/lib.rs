@@ -40,6 +40,8 @@ mod pandas;
 mod plan;
 mod settings;
 mod stats;
+#[cfg(test)]
+mod test_rng;
 pub mod unzip;
 pub mod zip;
 

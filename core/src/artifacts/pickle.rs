@@ -592,13 +592,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("trailing"));
-        let mut seed = 42u64;
+        let mut rng = crate::test_rng::XorShift(42);
         for _ in 0..5000 {
             let mut m = good.clone();
             for _ in 0..3 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                let seed = rng.next();
                 let i = (seed % m.len() as u64) as usize;
                 m[i] = (seed >> 32) as u8;
             }

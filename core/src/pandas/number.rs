@@ -265,11 +265,9 @@ mod tests {
 
     #[test]
     fn eight_digits_reads_exactly_eight_ascii_digits() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rng = crate::test_rng::XorShift(0x9E37_79B9_7F4A_7C15);
         for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = rng.next();
             let text = format!("{:08}", seed % 100_000_000);
             assert_eq!(
                 eight_digits(text.as_bytes(), 0),
@@ -324,13 +322,8 @@ mod tests {
 
     #[test]
     fn fast_path_equals_pandas_loop() {
-        let mut seed = 0x2545F4914F6CDD1Du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::XorShift(0x2545F4914F6CDD1D);
+        let mut next = || rng.next();
         for _ in 0..200_000 {
             let int_len = (next() % 20) as usize;
             let frac_len = (next() % 22) as usize;

@@ -138,12 +138,10 @@ pub(crate) mod tests {
     /// Python's `repr` is the definition: compare on many doubles.
     #[test]
     fn repr_equals_python() {
-        let mut seed = 0x9E3779B97F4A7C15u64;
+        let mut rng = crate::test_rng::XorShift(0x9E3779B97F4A7C15);
         let mut xs = Vec::new();
         for i in 0..4000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = rng.next();
             let x = match i % 4 {
                 0 => f64::from_bits(seed),
                 1 => (seed % 10_000_000) as f64 / 1000.0,

@@ -905,13 +905,8 @@ mod tests {
         .iter()
         .map(|v| v.to_vec())
         .collect();
-        let mut state = 7u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::XorShift(7);
+        let mut next = || rng.next();
         for (distinct, cells) in [(3, 100), (FEW, 5_000), (tricky.len(), 5_000), (40, 20_000)] {
             let values: Vec<Vec<u8>> = (0..distinct)
                 .map(|i| {

@@ -234,13 +234,10 @@ mod tests {
         s.value()
     }
 
-    struct Rng(u64);
+    struct Rng(crate::test_rng::XorShift);
     impl Rng {
         fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
+            self.0.next()
         }
         fn value(&mut self) -> f64 {
             match self.next() % 5 {
@@ -292,7 +289,7 @@ mod tests {
 
     #[test]
     fn merge_in_any_order_equals_one_pass() {
-        let mut rng = Rng(0x9e3779b97f4a7c15);
+        let mut rng = Rng(crate::test_rng::XorShift(0x9e3779b97f4a7c15));
         for _ in 0..50 {
             let xs: Vec<f64> = (0..300).map(|_| rng.value()).collect();
             let whole = sum(&xs);
@@ -317,7 +314,7 @@ mod tests {
     /// Python's `math.fsum` is the definition: compare on random data.
     #[test]
     fn equals_python_fsum() {
-        let mut rng = Rng(12345);
+        let mut rng = Rng(crate::test_rng::XorShift(12345));
         let cases: Vec<Vec<f64>> = (0..200)
             .map(|i| (0..(1 + i % 60)).map(|_| rng.value()).collect())
             .collect();

@@ -631,13 +631,8 @@ mod tests {
     #[test]
     fn merge_law_random_splits() {
         // merging any partition in any order equals one pass over all values
-        let mut seed = 7u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::XorShift(7);
+        let mut next = || rng.next();
         let xs: Vec<Option<f64>> = (0..500)
             .map(|_| {
                 let r = next();
