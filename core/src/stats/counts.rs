@@ -103,7 +103,7 @@ struct Part {
 /// counted by comparing words, with no hash and no lookup. Counted with
 /// the table when settled; a value may then be in both, until the next
 /// settle adds it up.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, Copy)]
 struct Few {
     words: [u64; FEW],
     counts: [u64; FEW],
@@ -341,6 +341,14 @@ impl Part {
         added
     }
 
+    /// [`Part::settle`] when no batch follows (a shard's counts, a
+    /// finished total): the buffer is freed, not kept.
+    fn settle_last(&mut self) -> usize {
+        let added = self.settle();
+        self.pending = Vec::new();
+        added
+    }
+
     /// The table's buckets, as hashbrown sizes a table of its capacity (an
     /// estimate is enough: it only orders [`by_bucket`]'s groups).
     fn buckets(&self) -> usize {
@@ -491,8 +499,8 @@ impl ValueCounts {
 
     /// Counts the cells in [`Few`] with the table.
     fn settle_few(&mut self) {
-        let few = std::mem::take(&mut self.few);
-        self.few.misses = few.misses;
+        let few = self.few;
+        self.few.len = 0;
         for (&w, &n) in few.words[..few.len].iter().zip(&few.counts) {
             let (bytes, len) = few_value(w);
             self.add(&bytes[..len], n);
@@ -515,16 +523,7 @@ impl ValueCounts {
     pub fn settle(&mut self) -> usize {
         let before = self.len;
         self.settle_few();
-        let added = self
-            .parts
-            .iter_mut()
-            .map(|p| {
-                let added = p.settle();
-                // a shard's counts do not batch: free the buffer
-                p.pending = Vec::new();
-                added
-            })
-            .sum::<usize>();
+        let added = self.parts.iter_mut().map(Part::settle_last).sum::<usize>();
         self.len += added;
         self.len - before
     }
@@ -683,14 +682,14 @@ impl SharedCounts {
         for p in self.parts {
             parts.push(p.into_inner().map_err(|_| panicked())?);
         }
-        let settle = |p: &mut Part| {
-            p.settle();
-            p.pending = Vec::new();
-        };
         if parts.iter().map(|p| p.pending.len()).sum::<usize>() >= PARALLEL_FROM {
-            parts.par_iter_mut().for_each(settle);
+            parts.par_iter_mut().for_each(|p| {
+                p.settle_last();
+            });
         } else {
-            parts.iter_mut().for_each(settle);
+            parts.iter_mut().for_each(|p| {
+                p.settle_last();
+            });
         }
         let len = parts.iter().map(|p| p.table.len()).sum();
         Ok(if len == 0 {
