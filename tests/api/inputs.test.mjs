@@ -98,7 +98,9 @@ function collector(slow = 0) {
       writing--;
     },
   });
-  return { stream, bytes: () => Buffer.concat(chunks), most: () => most };
+  return {
+    stream, bytes: () => Buffer.concat(chunks), most: () => most, sizes: () => chunks.map((c) => c.length),
+  };
 }
 
 /**
@@ -157,6 +159,43 @@ for (const name of CASES) {
     }
   });
 }
+
+test('shards larger than a zip chunk: entries span chunks, the zip is whole and the CLI\'s files', async () => {
+  // a training split of three ~0.9 MB CSV shards, a validation and a test shard
+  const dir = tmpdir();
+  const input = path.join(dir, 'input');
+  const shard = (seed, rows) => {
+    const lines = ['id,x,city,target'];
+    for (let i = 0; i < rows; i++) {
+      const n = (i * 7919 + seed * 104729) % 1000003;
+      const x = n % 7 === 0 ? '' : String((n % 10007) / 8);
+      const city = n % 5 === 0 ? '' : ['Lyon', 'Oslo', 'Quito', 'Accra'][n % 4];
+      lines.push(`${seed * rows + i},${x},${city},${n % 2}`);
+    }
+    return `${lines.join('\n')}\n`;
+  };
+  for (const [split, k, seed] of [['train', 0, 0], ['train', 1, 1], ['train', 2, 2], ['val', 0, 8], ['test', 0, 9]]) {
+    fs.mkdirSync(path.join(input, split), { recursive: true });
+    fs.writeFileSync(path.join(input, split, `part-0000${k}.csv`), shard(seed, 40000));
+  }
+  const files = list(input).map((p) => ({ path: p, file: new Blob([fs.readFileSync(path.join(input, p))]) }));
+  const job = new w.Job('training', undefined, files);
+  await job.fit();
+  const out = collector();
+  const summary = await job.fill({ zip: out.stream });
+  job.free();
+  const zip = pythonZip(out.bytes());
+  const c = { job: 'training', input, env: '', dir };
+  assertSameAsCli(zip.files, runCli(c));
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(summary.rows_in_equals_rows_out, true);
+  // outputs larger than a chunk were cut across chunks of 512 KiB
+  const big = [...zip.files].filter(([p, b]) => p.endsWith('.csv') && b.length > 512 * 1024);
+  assert.equal(big.length, 5, 'every output shard is larger than a chunk');
+  const sizes = out.sizes();
+  assert.ok(sizes.every((n) => n <= 512 * 1024), `no chunk over 512 KiB: ${Math.max(...sizes)}`);
+  assert.ok(sizes.filter((n) => n === 512 * 1024).length >= 5, `full chunks: ${sizes.join(' ')}`);
+});
 
 test('ReadableStreams, async iterables and bytes give the CLI\'s output; reads are a few at a time', async () => {
   const c = caseInfo('csv-defaults');

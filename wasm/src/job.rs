@@ -763,49 +763,59 @@ impl ZipOut {
             .await
     }
 
-    /// Entries (their checksums computed here where missing), written in
-    /// chunks of up to [`CHUNK_BYTES`]: a write costs the same for a byte
-    /// or many (two awaited promises), and a batch of small shards would
-    /// pay it per shard.
+    /// Entries (their checksums computed here where missing), headers and
+    /// data written as one run of bytes cut into chunks of
+    /// [`CHUNK_BYTES`]: a batch of small shards makes few writes, and the
+    /// chunks stay small enough that the browser reuses their memory.
     async fn add_all(&mut self, outputs: &[Output]) -> Result<(), JsValue> {
-        let mut parts: Vec<(Vec<u8>, &[u8])> = Vec::new();
-        let mut size = 0usize;
-        for (path, bytes, crc) in outputs {
-            let crc = crc.unwrap_or_else(|| Crc::of(bytes));
-            let header = self.zip.push(path, bytes.len() as u64, crc);
-            let len = header.len() + bytes.len();
-            if size > 0 && size + len > CHUNK_BYTES {
-                self.write_parts(&std::mem::take(&mut parts), size).await?;
-                size = 0;
-            }
-            parts.push((header, bytes));
-            size += len;
-        }
-        self.write_parts(&parts, size).await
+        let headers: Vec<Vec<u8>> = outputs
+            .iter()
+            .map(|(path, bytes, crc)| {
+                let crc = crc.unwrap_or_else(|| Crc::of(bytes));
+                self.zip.push(path, bytes.len() as u64, crc)
+            })
+            .collect();
+        let parts: Vec<&[u8]> = headers
+            .iter()
+            .zip(outputs)
+            .flat_map(|(header, (_, bytes, _))| [&header[..], &bytes[..]])
+            .collect();
+        self.write_parts(&parts).await
     }
 
-    /// Headers and their data, copied from wasm memory into one chunk.
-    async fn write_parts(&self, parts: &[(Vec<u8>, &[u8])], size: usize) -> Result<(), JsValue> {
-        if parts.is_empty() {
-            return Ok(());
+    /// Bytes copied from wasm memory into chunks of [`CHUNK_BYTES`] (the
+    /// last one shorter), each written when full.
+    async fn write_parts(&self, parts: &[&[u8]]) -> Result<(), JsValue> {
+        let mut left: usize = parts.iter().map(|p| p.len()).sum();
+        let mut chunk: Option<(Uint8Array, u32)> = None;
+        for part in parts {
+            let mut part = *part;
+            while !part.is_empty() {
+                let (buffer, at) = chunk.get_or_insert_with(|| {
+                    (Uint8Array::new_with_length(left.min(CHUNK_BYTES) as u32), 0)
+                });
+                let n = part.len().min((buffer.length() - *at) as usize);
+                buffer.subarray(*at, *at + n as u32).copy_from(&part[..n]);
+                *at += n as u32;
+                (part, left) = (&part[n..], left - n);
+                if *at == buffer.length() {
+                    if let Some((full, _)) = chunk.take() {
+                        self.write_chunk(full).await?;
+                    }
+                }
+            }
         }
-        let chunk = Uint8Array::new_with_length(size as u32);
-        let mut at = 0u32;
-        for part in parts
-            .iter()
-            .flat_map(|(header, bytes)| [&header[..], *bytes])
-        {
-            let end = at + part.len() as u32;
-            chunk.subarray(at, end).copy_from(part);
-            at = end;
-        }
-        self.write_chunk(chunk).await
+        Ok(())
     }
 }
 
-/// Most bytes in one chunk written to the zip stream (an entry larger
-/// than this goes alone; wasm memory holds less than 4 GiB).
-const CHUNK_BYTES: usize = 64 << 20;
+/// Bytes in one chunk written to the zip stream. A chunk is a new
+/// `ArrayBuffer` that the stream's reader owns: a small one is still in the
+/// CPU's cache when the web app's writer copies it into the file (with
+/// chunks of 64 MB that copy took the writer 0.58 s of CPU on a 294 MB zip,
+/// with these 0.03-0.05 s), and the browser reuses its memory instead of
+/// mapping fresh pages for each.
+const CHUNK_BYTES: usize = 512 << 10;
 
 /// One pass (see `run_pass_to`); with `options.zip`, a fill also writes the
 /// zip of every output shard and artifact, ending with the manifest and
