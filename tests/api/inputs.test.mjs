@@ -84,8 +84,11 @@ function runCli(c) {
   return files;
 }
 
-/** A WritableStream collecting what is written; `slow` delays each write. */
-function collector(slow = 0) {
+/**
+ * A WritableStream collecting what is written; `slow` delays each write,
+ * `take` takes each chunk's buffer (detaching it), as the web app's writer does.
+ */
+function collector(slow = 0, take = false) {
   const chunks = [];
   let writing = 0;
   let most = 0;
@@ -94,7 +97,7 @@ function collector(slow = 0) {
       writing++;
       most = Math.max(most, writing);
       if (slow) await new Promise((ok) => setTimeout(ok, slow));
-      chunks.push(Buffer.from(chunk));
+      chunks.push(Buffer.from(take ? structuredClone(chunk, { transfer: [chunk.buffer] }) : chunk));
       writing--;
     },
   });
@@ -160,7 +163,7 @@ for (const name of CASES) {
   });
 }
 
-test('shards larger than a zip chunk: entries span chunks, the zip is whole and the CLI\'s files', async () => {
+test('shards larger than a zip chunk: entries span chunks (each taken by the reader), the zip is whole and the CLI\'s files', { timeout: 120_000 }, async () => {
   // a training split of three ~0.9 MB CSV shards, a validation and a test shard
   const dir = tmpdir();
   const input = path.join(dir, 'input');
@@ -180,14 +183,18 @@ test('shards larger than a zip chunk: entries span chunks, the zip is whole and 
   }
   const files = list(input).map((p) => ({ path: p, file: new Blob([fs.readFileSync(path.join(input, p))]) }));
   const job = new w.Job('training', undefined, files);
-  await job.fit();
-  const out = collector();
-  const summary = await job.fill({ zip: out.stream });
-  job.free();
-  const zip = pythonZip(out.bytes());
-  const c = { job: 'training', input, env: '', dir };
-  assertSameAsCli(zip.files, runCli(c));
-  fs.rmSync(dir, { recursive: true, force: true });
+  const out = collector(0, true);
+  let summary;
+  let zip;
+  try {
+    await job.fit();
+    summary = await job.fill({ zip: out.stream });
+    zip = pythonZip(out.bytes());
+    assertSameAsCli(zip.files, runCli({ job: 'training', input, env: '', dir }));
+  } finally {
+    job.free();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   assert.equal(summary.rows_in_equals_rows_out, true);
   // outputs larger than a chunk were cut across chunks of 512 KiB
   const big = [...zip.files].filter(([p, b]) => p.endsWith('.csv') && b.length > 512 * 1024);

@@ -784,26 +784,29 @@ impl ZipOut {
     }
 
     /// Bytes copied from wasm memory into chunks of [`CHUNK_BYTES`] (the
-    /// last one shorter), each written when full.
+    /// last one shorter), each written when full. A chunk is not touched
+    /// once written: its reader may take (detach) its buffer.
     async fn write_parts(&self, parts: &[&[u8]]) -> Result<(), JsValue> {
         let mut left: usize = parts.iter().map(|p| p.len()).sum();
-        let mut chunk: Option<(Uint8Array, u32)> = None;
-        for part in parts {
-            let mut part = *part;
-            while !part.is_empty() {
-                let (buffer, at) = chunk.get_or_insert_with(|| {
-                    (Uint8Array::new_with_length(left.min(CHUNK_BYTES) as u32), 0)
-                });
-                let n = part.len().min((buffer.length() - *at) as usize);
-                buffer.subarray(*at, *at + n as u32).copy_from(&part[..n]);
-                *at += n as u32;
-                (part, left) = (&part[n..], left - n);
-                if *at == buffer.length() {
-                    if let Some((full, _)) = chunk.take() {
-                        self.write_chunk(full).await?;
-                    }
+        let mut parts = parts.iter().copied();
+        let mut part: &[u8] = &[];
+        while left > 0 {
+            let size = left.min(CHUNK_BYTES);
+            let chunk = Uint8Array::new_with_length(size as u32);
+            let mut at = 0;
+            while at < size {
+                if part.is_empty() {
+                    let Some(next) = parts.next() else { break };
+                    part = next;
                 }
+                let n = part.len().min(size - at);
+                chunk
+                    .subarray(at as u32, (at + n) as u32)
+                    .copy_from(&part[..n]);
+                (part, at) = (&part[n..], at + n);
             }
+            left -= size;
+            self.write_chunk(chunk).await?;
         }
         Ok(())
     }
