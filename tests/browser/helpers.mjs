@@ -25,7 +25,8 @@ const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  // more flags, e.g. --js-flags=--perf-basic-prof to profile wasm with perf
+  // more flags, space-separated: e.g. --js-flags=--perf-basic-prof to
+  // profile wasm with perf
   ...(process.env.SHARDIMPUTE_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean),
 ];
 

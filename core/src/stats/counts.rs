@@ -682,14 +682,13 @@ impl SharedCounts {
         for p in self.parts {
             parts.push(p.into_inner().map_err(|_| panicked())?);
         }
+        let settle = |p: &mut Part| {
+            p.settle_last();
+        };
         if parts.iter().map(|p| p.pending.len()).sum::<usize>() >= PARALLEL_FROM {
-            parts.par_iter_mut().for_each(|p| {
-                p.settle_last();
-            });
+            parts.par_iter_mut().for_each(settle);
         } else {
-            parts.iter_mut().for_each(|p| {
-                p.settle_last();
-            });
+            parts.iter_mut().for_each(settle);
         }
         let len = parts.iter().map(|p| p.table.len()).sum();
         Ok(if len == 0 {
