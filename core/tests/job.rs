@@ -90,6 +90,53 @@ fn batches_in_any_order_give_the_same_bits_as_one_call() {
 }
 
 #[test]
+fn pass_2_fills_the_text_it_reads_even_when_it_changed_after_pass_1() {
+    // pass 1 keeps where a CSV text's missing cells are, so pass 2 need
+    // not read its records again; a text that changed in between (here:
+    // same length, the missing cells moved) must be read again
+    for seed in 0..8 {
+        let files = dataset(100 + seed, 3);
+        let mut job = new_job(&files, Settings::default());
+        job.fit(&source(&files), Control::default()).unwrap();
+        let changed: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|(p, b)| {
+                let mut b = b.clone();
+                if p == "train/part-00001.csv" {
+                    // the rows in reverse order: same length, the missing
+                    // cells elsewhere
+                    let body = b.iter().position(|&c| c == b'\n').unwrap() + 1;
+                    let rows: Vec<Vec<u8>> = b[body..]
+                        .split_inclusive(|&c| c == b'\n')
+                        .rev()
+                        .map(<[u8]>::to_vec)
+                        .collect();
+                    b.truncate(body);
+                    b.extend(rows.concat());
+                }
+                (p.clone(), b)
+            })
+            .collect();
+        let sink = MemorySink::default();
+        job.fill(&source(&changed), &sink, Control::default())
+            .unwrap();
+        let dict = job.fill_values().unwrap().clone();
+        let mut moved = 0;
+        for shard in job.shards(Pass::Fill) {
+            let (path, bytes) = changed.iter().find(|(p, _)| *p == shard.path()).unwrap();
+            // what pass 2 gives the text when it reads all of it
+            let (want, _) =
+                shardimpute_core::fill_shard(&shard, bytes.clone(), &dict, &Settings::default())
+                    .unwrap();
+            assert_eq!(sink.take(path).unwrap(), want, "seed {seed}: {path}");
+            let before = &files.iter().find(|(p, _)| p == path).unwrap().1;
+            moved += usize::from(before != bytes);
+        }
+        assert_eq!(moved, 1, "seed {seed}: one shard changed");
+    }
+}
+
+#[test]
 fn mostly_different_texts_get_the_exact_mode_on_any_threads() {
     // each shard: 1,500 texts seen nowhere else (so the shard adds the rest
     // of its texts pending), then repeats: within the shard, across

@@ -18,6 +18,7 @@ use crate::settings::Settings;
 use crate::stats::TrainStats;
 
 pub use csv::write_field as write_csv_field;
+pub use csv::MissingCells;
 
 /// What pass 2 did to one shard.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,30 +41,42 @@ pub struct ShardReport {
     pub bytes_out: u64,
 }
 
-/// Pass 1 over one shard's file bytes.
-pub fn fit_shard(shard: &Shard, bytes: Vec<u8>, settings: &Settings) -> Result<TrainStats> {
+/// Pass 1 over one shard's file bytes; with `find_cells`, also a CSV/TSV
+/// text's missing cells, which spare pass 2 reading the same text's
+/// records again (none for Parquet).
+pub fn fit_shard(
+    shard: &Shard,
+    bytes: Vec<u8>,
+    settings: &Settings,
+    find_cells: bool,
+) -> Result<(TrainStats, Option<MissingCells>)> {
     let path = shard.path();
     let result = match shard.format {
-        ShardFormat::Parquet => parquet::fit(&path, Bytes::from(bytes), settings),
-        f => decompress(f, bytes).and_then(|text| csv::fit(&path, &text, delimiter(f), settings)),
+        ShardFormat::Parquet => {
+            parquet::fit(&path, Bytes::from(bytes), settings).map(|stats| (stats, None))
+        }
+        f => decompress(f, bytes)
+            .and_then(|text| csv::fit(&path, &text, delimiter(f), settings, find_cells)),
     };
     result.map_err(|e| e.in_file(path))
 }
 
 /// Pass 2 over one shard's file bytes: the output file's bytes and a
 /// report. Fails unless the output has exactly as many rows as the input.
+/// `cells` are pass 1's of this shard ([`fit_shard`]), if kept.
 pub fn fill_shard(
     shard: &Shard,
     bytes: Vec<u8>,
     dict: &FillDict,
     settings: &Settings,
+    cells: Option<&MissingCells>,
 ) -> Result<(Vec<u8>, ShardReport)> {
     let path = shard.path();
     let bytes_in = bytes.len() as u64;
     let result = match shard.format {
         ShardFormat::Parquet => parquet::fill(Bytes::from(bytes), dict, settings),
         f => decompress(f, bytes).and_then(|text| {
-            let (out, report) = csv::fill(&text, delimiter(f), dict, settings)?;
+            let (out, report) = csv::fill(&text, delimiter(f), dict, settings, cells)?;
             Ok((compress(f, out)?, report))
         }),
     };

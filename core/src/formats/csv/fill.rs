@@ -1,6 +1,7 @@
 //! CSV/TSV pass 2: only missing fields change; every other byte is copied
 //! through.
 
+use super::cells::MissingCells;
 use super::reader::{self, Field, Reader};
 use crate::error::Result;
 use crate::formats::{out_name, ShardReport};
@@ -8,16 +9,22 @@ use crate::pandas::NaMatcher;
 use crate::plan::FillDict;
 use crate::settings::Settings;
 
-/// Pass 2 over a whole CSV/TSV text.
+/// Pass 2 over a whole CSV/TSV text. `cells`, pass 1's missing cells of
+/// this text, spare reading its records again (they are used only if
+/// they describe this very text).
 pub fn fill(
     data: &[u8],
     delimiter: u8,
     dict: &FillDict,
     settings: &Settings,
+    cells: Option<&MissingCells>,
 ) -> Result<(Vec<u8>, ShardReport)> {
-    reader::check_utf8(data)?;
-    reader::check_no_nul(data, delimiter)?;
-    let na = NaMatcher::new(&settings.na_values);
+    // a text pass 1 read was checked there
+    let cells = cells.filter(|c| c.describe(data));
+    if cells.is_none() {
+        reader::check_utf8(data)?;
+        reader::check_no_nul(data, delimiter)?;
+    }
     let mut reader = Reader::new(data, delimiter);
     let mut fields: Vec<Field> = Vec::new();
     let columns = reader::read_header(&mut reader, &mut fields)?;
@@ -48,27 +55,49 @@ pub fn fill(
         })
         .collect();
     let mut filled = vec![0u64; fills.len()];
-    let mut rows_in = 0u64;
-    while reader.next_row(&mut fields, ncols)? {
-        rows_in += 1;
-        for (k, (i, fill)) in fills.iter().enumerate() {
-            let f = fields[*i];
-            let missing = !f.escaped && {
-                let raw = if f.quoted {
-                    &data[f.start + 1..f.end - 1]
-                } else {
-                    &data[f.start..f.end]
-                };
-                na.is_missing(raw)
-            };
-            if missing {
-                out.extend_from_slice(&data[last..f.start]);
-                out.extend_from_slice(fill);
-                last = f.end;
-                filled[k] += 1;
+    let rows_in = match cells {
+        Some(cells) => {
+            // column -> its index in `fills`
+            let mut fill_of = vec![None; ncols];
+            for (k, (i, _)) in fills.iter().enumerate() {
+                fill_of[*i] = Some(k);
             }
+            for (start, end, column) in cells.iter() {
+                if let Some(&Some(k)) = fill_of.get(column) {
+                    out.extend_from_slice(&data[last..start]);
+                    out.extend_from_slice(&fills[k].1);
+                    last = end;
+                    filled[k] += 1;
+                }
+            }
+            cells.rows()
         }
-    }
+        None => {
+            let na = NaMatcher::new(&settings.na_values);
+            let mut rows_in = 0u64;
+            while reader.next_row(&mut fields, ncols)? {
+                rows_in += 1;
+                for (k, (i, fill)) in fills.iter().enumerate() {
+                    let f = fields[*i];
+                    let missing = !f.escaped && {
+                        let raw = if f.quoted {
+                            &data[f.start + 1..f.end - 1]
+                        } else {
+                            &data[f.start..f.end]
+                        };
+                        na.is_missing(raw)
+                    };
+                    if missing {
+                        out.extend_from_slice(&data[last..f.start]);
+                        out.extend_from_slice(fill);
+                        last = f.end;
+                        filled[k] += 1;
+                    }
+                }
+            }
+            rows_in
+        }
+    };
     out.extend_from_slice(&data[last..]);
     let rows_out = count_csv_rows(&out, delimiter);
     let report = ShardReport {
@@ -125,6 +154,119 @@ pub fn count_csv_rows(data: &[u8], delimiter: u8) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::csv::fit;
+    use crate::plan::FillValue;
+    use crate::test_rng::XorShift;
+
+    /// A random CSV/TSV text: NA tokens (bare and quoted), `""`-escaped
+    /// fields, quoted line breaks, CRLF and blank lines, a byte-order mark.
+    fn random_text(rng: &mut XorShift, delimiter: u8) -> String {
+        let d = delimiter as char;
+        let cells = [
+            "",
+            "NA",
+            "nan",
+            "\"\"",
+            "\"NA\"",
+            "1.5",
+            "x",
+            "\"a\"\"b\"",
+            "\"p\nq\"",
+            "N/A",
+            "-3",
+            "\"x,y\"",
+            "\"NA\"\"\"",
+        ];
+        let mut text = String::new();
+        if rng.next().is_multiple_of(4) {
+            text.push('\u{feff}');
+        }
+        let ncols = 1 + (rng.next() % 5) as usize;
+        let names: Vec<String> = (0..ncols).map(|i| format!("c{i}__DOT__x")).collect();
+        text.push_str(&names.join(&d.to_string()));
+        for _ in 0..(rng.next() % 40) {
+            text.push_str(match rng.next() % 8 {
+                0 => "\r\n",
+                1 => "\n\n",
+                _ => "\n",
+            });
+            let row: Vec<&str> = (0..ncols)
+                .map(|_| cells[(rng.next() % cells.len() as u64) as usize])
+                .collect();
+            text.push_str(&row.join(&d.to_string()));
+        }
+        if rng.next().is_multiple_of(2) {
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn pass_1_cells_fill_as_reading_the_records_again() {
+        let mut rng = XorShift(0x5eed_ce11);
+        let mut with_cells = 0;
+        let mut filled_cells = 0;
+        for round in 0..400 {
+            let delimiter = if round % 3 == 0 { b'\t' } else { b',' };
+            let text = random_text(&mut rng, delimiter);
+            let mut settings = Settings {
+                rename_dots: round % 2 == 0,
+                ..Settings::default()
+            };
+            if round % 5 == 0 {
+                settings.na_values = vec!["x".into(), "NA\"".into()];
+            }
+            let Ok((stats, cells)) = fit::fit("t.csv", text.as_bytes(), delimiter, &settings, true)
+            else {
+                continue;
+            };
+            let cells = cells.expect("cells were asked for");
+            // fill values for some columns, some needing quotes
+            let entries = stats
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (round + i) % 3 != 0)
+                .map(|(i, c)| {
+                    let v = match i % 3 {
+                        0 => FillValue::Number(0.25),
+                        1 => FillValue::Text("q\"t,u".into()),
+                        _ => FillValue::Text(String::new()),
+                    };
+                    (c.clone(), v)
+                })
+                .collect();
+            let dict = FillDict { entries };
+            let read = fill(text.as_bytes(), delimiter, &dict, &settings, None).unwrap();
+            let spliced = fill(text.as_bytes(), delimiter, &dict, &settings, Some(&cells)).unwrap();
+            assert_eq!(spliced, read, "{text:?}");
+            with_cells += 1;
+            filled_cells += read.1.cells_filled.iter().map(|(_, n)| n).sum::<u64>();
+        }
+        assert!(with_cells > 300, "only {with_cells} texts were read");
+        assert!(filled_cells > 1_000, "only {filled_cells} cells filled");
+    }
+
+    #[test]
+    fn cells_of_another_text_are_not_used() {
+        let settings = Settings::default();
+        let dict = FillDict {
+            entries: vec![
+                ("a".into(), FillValue::Number(7.0)),
+                ("b".into(), FillValue::Number(8.0)),
+            ],
+        };
+        let before = b"a,b\n,1\n2,\n";
+        // same length, the missing cells elsewhere
+        let after = b"a,b\n1,\n,2\n";
+        let (_, cells) = fit::fit("t.csv", before, b',', &settings, true).unwrap();
+        let (out, report) = fill(after, b',', &dict, &settings, cells.as_ref()).unwrap();
+        assert_eq!(out, b"a,b\n1,8.0\n7.0,2\n");
+        assert_eq!(report.rows_in, 2);
+        // and the cells of the same text are
+        let (out, _) = fill(before, b',', &dict, &settings, cells.as_ref()).unwrap();
+        assert_eq!(out, b"a,b\n7.0,1\n2,8.0\n");
+    }
 
     #[test]
     fn row_count_agrees_with_the_reader() {

@@ -5,6 +5,7 @@
 //! read again as strings, so a shard is typed by all of its values, never
 //! by a prefix.
 
+use super::cells::{CellRecorder, MissingCells};
 use super::reader::{self, Field, Reader};
 use crate::error::Result;
 use crate::pandas::{parse_bool, parse_csv_number, NaMatcher};
@@ -19,15 +20,26 @@ enum Kind {
     Text,
 }
 
-/// Pass 1 over a whole CSV/TSV text.
-pub fn fit(path: &str, data: &[u8], delimiter: u8, settings: &Settings) -> Result<TrainStats> {
+/// Pass 1 over a whole CSV/TSV text; with `find_cells`, also the text's
+/// missing cells, for pass 2 over the same text.
+pub fn fit(
+    path: &str,
+    data: &[u8],
+    delimiter: u8,
+    settings: &Settings,
+    find_cells: bool,
+) -> Result<(TrainStats, Option<MissingCells>)> {
     reader::check_utf8(data)?;
     reader::check_no_nul(data, delimiter)?;
     let na = NaMatcher::new(&settings.na_values);
     let mut forced_text: Vec<bool> = Vec::new();
     loop {
-        match scan(path, data, delimiter, settings, &na, &forced_text)? {
-            Scan::Done(stats) => return Ok(stats),
+        let cells = find_cells.then(CellRecorder::default);
+        match scan(path, data, delimiter, settings, &na, &forced_text, cells)? {
+            Scan::Done(stats, cells) => {
+                let rows = stats.rows;
+                return Ok((stats, cells.map(|c| c.finish(data, rows))));
+            }
             Scan::Retype(col, ncols) => {
                 forced_text.resize(ncols, false);
                 forced_text[col] = true;
@@ -37,7 +49,7 @@ pub fn fit(path: &str, data: &[u8], delimiter: u8, settings: &Settings) -> Resul
 }
 
 enum Scan {
-    Done(TrainStats),
+    Done(TrainStats, Option<CellRecorder>),
     /// Column `.0` is not numeric/boolean after all: scan again with it as text.
     Retype(usize, usize),
 }
@@ -49,6 +61,7 @@ fn scan(
     settings: &Settings,
     na: &NaMatcher,
     forced_text: &[bool],
+    mut cells: Option<CellRecorder>,
 ) -> Result<Scan> {
     let mut reader = Reader::new(data, delimiter);
     let mut fields: Vec<Field> = Vec::new();
@@ -75,6 +88,10 @@ fn scan(
             let s = &mut stats[i];
             if na.is_missing(&text) {
                 s.add_missing();
+                // the cells pass 2 fills: it leaves `""`-escaped text as is
+                if let (Some(c), false) = (&mut cells, f.escaped) {
+                    c.push(f.start, f.end, i);
+                }
                 continue;
             }
             if kinds[i] == Kind::Unknown {
@@ -118,5 +135,8 @@ fn scan(
         };
         s.set_evidence(evidence, path);
     }
-    Ok(Scan::Done(TrainStats::of_shard(path, columns, stats, rows)))
+    Ok(Scan::Done(
+        TrainStats::of_shard(path, columns, stats, rows),
+        cells,
+    ))
 }

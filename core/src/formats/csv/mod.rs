@@ -1,9 +1,11 @@
 //! CSV and TSV shards (plain text; gzip is undone around them).
 
+mod cells;
 mod fill;
 mod fit;
 mod reader;
 
+pub use cells::MissingCells;
 pub use fill::fill;
 pub use fit::fit;
 pub use reader::write_field;

@@ -1,0 +1,132 @@
+//! The missing cells pass 1 finds in a CSV/TSV text, kept so that pass 2
+//! over the same text splices the fill values in without reading its
+//! records again.
+
+/// Where a text's missing cells are: every field pass 2 fills when its
+/// column has a fill value (missing, and not `""`-escaped), in text order.
+/// Pass 2 uses them only for a text of the same length and CRC-32.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingCells {
+    len: usize,
+    crc: u32,
+    /// Records after the header.
+    rows: u64,
+    /// Per cell, as LEB128: the gap from the last cell's end to its start,
+    /// its width, its column.
+    cells: Vec<u8>,
+}
+
+impl MissingCells {
+    /// Whether these are the cells of `text` (same length and CRC-32).
+    pub fn describe(&self, text: &[u8]) -> bool {
+        text.len() == self.len && crc32fast::hash(text) == self.crc
+    }
+
+    /// Records after the header.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.cells.capacity()
+    }
+
+    /// Each cell as `(start, end, column)`, in text order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let mut at = 0;
+        let mut end = 0;
+        std::iter::from_fn(move || {
+            if at >= self.cells.len() {
+                return None;
+            }
+            let start = end + leb128(&self.cells, &mut at);
+            end = start + leb128(&self.cells, &mut at);
+            let column = leb128(&self.cells, &mut at);
+            Some((start, end, column))
+        })
+    }
+}
+
+/// Collects a text's missing cells as pass 1 finds them.
+#[derive(Debug, Default)]
+pub struct CellRecorder {
+    cells: Vec<u8>,
+    end: usize,
+}
+
+impl CellRecorder {
+    /// Adds the field `start..end` of `column` (after the last one added).
+    #[inline]
+    pub fn push(&mut self, start: usize, end: usize, column: usize) {
+        push_leb128(&mut self.cells, start - self.end);
+        push_leb128(&mut self.cells, end - start);
+        push_leb128(&mut self.cells, column);
+        self.end = end;
+    }
+
+    /// The cells of `text`, which has `rows` records after its header.
+    pub fn finish(mut self, text: &[u8], rows: u64) -> MissingCells {
+        self.cells.shrink_to_fit();
+        MissingCells {
+            len: text.len(),
+            crc: crc32fast::hash(text),
+            rows,
+            cells: self.cells,
+        }
+    }
+}
+
+#[inline]
+fn push_leb128(out: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads one LEB128 number at `bytes[*at..]` (written by [`push_leb128`]).
+#[inline]
+fn leb128(bytes: &[u8], at: &mut usize) -> usize {
+    let mut v = 0usize;
+    let mut shift = 0;
+    while let Some(&b) = bytes.get(*at) {
+        *at += 1;
+        v |= usize::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_read_back_as_pushed_and_describe_only_their_text() {
+        let cells = [
+            (0, 0, 0),
+            (3, 3, 1),
+            (3, 5, 2),
+            (200, 1_000, 300),
+            (70_000, 70_002, 5),
+            (usize::MAX / 4, usize::MAX / 4 + 129, 16_384),
+        ];
+        let mut r = CellRecorder::default();
+        for &(s, e, c) in &cells {
+            r.push(s, e, c);
+        }
+        let text = b"a,b\n,x\n";
+        let m = r.finish(text, 1);
+        assert_eq!(m.iter().collect::<Vec<_>>(), cells);
+        assert_eq!(m.rows(), 1);
+        assert!(m.describe(text));
+        assert!(!m.describe(b"a,b\n,y\n"), "same length, other bytes");
+        assert!(!m.describe(b"a,b\n,x\n\n"), "other length");
+        assert_eq!(CellRecorder::default().finish(b"", 0).iter().count(), 0);
+    }
+}
