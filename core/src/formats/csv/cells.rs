@@ -2,13 +2,16 @@
 //! over the same text splices the fill values in without reading its
 //! records again.
 
+use twox_hash::XxHash3_64;
+
 /// Where a text's missing cells are: every field pass 2 fills when its
 /// column has a fill value (missing, and not `""`-escaped), in text order.
-/// Pass 2 uses them only for a text of the same length and CRC-32.
+/// Pass 2 uses them only for a text of the same length and 64-bit XXH3
+/// hash (a fast hash: the check reads every byte of both texts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingCells {
     len: usize,
-    crc: u32,
+    hash: u64,
     /// Records after the header.
     rows: u64,
     /// Per cell, as LEB128: the gap from the last cell's end to its start,
@@ -17,9 +20,9 @@ pub struct MissingCells {
 }
 
 impl MissingCells {
-    /// Whether these are the cells of `text` (same length and CRC-32).
+    /// Whether these are the cells of `text` (same length and hash).
     pub fn describe(&self, text: &[u8]) -> bool {
-        text.len() == self.len && crc32fast::hash(text) == self.crc
+        text.len() == self.len && XxHash3_64::oneshot(text) == self.hash
     }
 
     /// Records after the header.
@@ -70,7 +73,7 @@ impl CellRecorder {
         self.cells.shrink_to_fit();
         MissingCells {
             len: text.len(),
-            crc: crc32fast::hash(text),
+            hash: XxHash3_64::oneshot(text),
             rows,
             cells: self.cells,
         }
