@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -221,10 +221,11 @@ pub fn fill_shard(
 /// in full by pass 2.
 const KEPT_CELLS_BYTES: usize = 64 << 20;
 
-/// The missing cells pass 1 found, by shard path, for pass 2: each used
-/// once, [`KEPT_CELLS_BYTES`] at most.
+/// The missing cells pass 1 found, by shard path, for every pass 2 until
+/// the next pass 1 (a pass 2 again with edited fill values uses them
+/// too); [`KEPT_CELLS_BYTES`] at most.
 #[derive(Default)]
-struct KeptCells(Mutex<(HashMap<String, MissingCells>, usize)>);
+struct KeptCells(Mutex<(HashMap<String, Arc<MissingCells>>, usize)>);
 
 impl KeptCells {
     /// Keeps `cells` of the shard at `path`, if the budget allows.
@@ -233,19 +234,14 @@ impl KeptCells {
         let size = cells.heap_bytes();
         if kept.1 + size <= KEPT_CELLS_BYTES {
             kept.1 += size;
-            kept.0.insert(path, cells);
+            kept.0.insert(path, Arc::new(cells));
         }
         Ok(())
     }
 
-    /// Takes the cells of the shard at `path`.
-    fn take(&self, path: &str) -> Result<Option<MissingCells>> {
-        let mut kept = crate::io::lock(&self.0)?;
-        let cells = kept.0.remove(path);
-        if let Some(c) = &cells {
-            kept.1 -= c.heap_bytes();
-        }
-        Ok(cells)
+    /// The cells of the shard at `path`.
+    fn get(&self, path: &str) -> Result<Option<Arc<MissingCells>>> {
+        Ok(crate::io::lock(&self.0)?.0.get(path).cloned())
     }
 
     fn clear(&self) {
@@ -610,9 +606,9 @@ impl Job {
             .map(|shard| {
                 ctl.check()?;
                 let bytes = source.read(shard)?;
-                let cells = kept.take(&shard.path())?;
+                let cells = kept.get(&shard.path())?;
                 let (out, report) =
-                    formats::fill_shard(shard, bytes, dict, settings, cells.as_ref())?;
+                    formats::fill_shard(shard, bytes, dict, settings, cells.as_deref())?;
                 sink.write(shard, out)?;
                 counter.finished(shard, report.bytes_in, report.rows_in, &ctl);
                 Ok(report)
@@ -667,7 +663,6 @@ impl Job {
         self.expect_running(Pass::Fill)?;
         self.running = None;
         self.unfinished = None;
-        self.cells.clear();
         // batches may come in any order: the reports (and so the summary)
         // follow the shard order
         let order: HashMap<String, usize> = self

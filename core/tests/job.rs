@@ -133,6 +133,25 @@ fn pass_2_fills_the_text_it_reads_even_when_it_changed_after_pass_1() {
             moved += usize::from(before != bytes);
         }
         assert_eq!(moved, 1, "seed {seed}: one shard changed");
+        // pass 2 again with an edited fill value, over the texts pass 1
+        // read (the kept cells serve every pass 2 until the next pass 1)
+        job.set_fill_value("x", "2.5").unwrap();
+        let dict = job.fill_values().unwrap().clone();
+        let sink = MemorySink::default();
+        job.fill(&source(&files), &sink, Control::default())
+            .unwrap();
+        for (path, bytes) in &files {
+            let shard = job
+                .shards(Pass::Fill)
+                .into_iter()
+                .find(|s| s.path() == *path)
+                .unwrap();
+            let (want, _) =
+                shardimpute_core::fill_shard(&shard, bytes.clone(), &dict, &Settings::default())
+                    .unwrap();
+            let got = sink.take(path).unwrap();
+            assert_eq!(got, want, "seed {seed}: {path} after the edit");
+        }
     }
 }
 
