@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -21,8 +21,9 @@ use serde::Serialize;
 use crate::artifacts::{self, ReportInput, ARTIFACT_NAMES};
 use crate::dataset::{discover, Dataset, Shard};
 use crate::error::{Error, Result};
-use crate::formats::{self, MissingCells, ShardReport};
+use crate::formats::{self, ShardReport};
 use crate::io::{Sink, Source};
+use crate::kept_cells::KeptCells;
 use crate::plan::{self, FillDict, FillPlan};
 use crate::settings::{JobType, Settings};
 use crate::stats::{Merge, SharedTotal, TrainStats};
@@ -49,11 +50,11 @@ impl JobKind {
         }
     }
 
-    fn fits(self) -> bool {
+    pub(crate) fn fits(self) -> bool {
         matches!(self, JobKind::Run(JobType::Training) | JobKind::Fit)
     }
 
-    fn fills(self) -> bool {
+    pub(crate) fn fills(self) -> bool {
         !matches!(self, JobKind::Fit)
     }
 
@@ -215,42 +216,6 @@ pub fn fill_shard(
     formats::fill_shard(shard, bytes, dict, settings, None)
 }
 
-/// Most bytes of missing cells ([`MissingCells`]) a job keeps from pass 1
-/// for pass 2 (a few bytes a cell; about 13 MB for 1.8 million rows of
-/// 14 columns with 18% of cells missing). Shards past it are read again
-/// in full by pass 2.
-const KEPT_CELLS_BYTES: usize = 64 << 20;
-
-/// The missing cells pass 1 found, by shard path, for every pass 2 until
-/// the next pass 1 (a pass 2 again with edited fill values uses them
-/// too); [`KEPT_CELLS_BYTES`] at most.
-#[derive(Default)]
-struct KeptCells(Mutex<(HashMap<String, Arc<MissingCells>>, usize)>);
-
-impl KeptCells {
-    /// Keeps `cells` of the shard at `path`, if the budget allows.
-    fn keep(&self, path: String, cells: MissingCells) -> Result<()> {
-        let mut kept = crate::io::lock(&self.0)?;
-        let size = cells.heap_bytes();
-        if kept.1 + size <= KEPT_CELLS_BYTES {
-            kept.1 += size;
-            kept.0.insert(path, Arc::new(cells));
-        }
-        Ok(())
-    }
-
-    /// The cells of the shard at `path`.
-    fn get(&self, path: &str) -> Result<Option<Arc<MissingCells>>> {
-        Ok(crate::io::lock(&self.0)?.0.get(path).cloned())
-    }
-
-    fn clear(&self) {
-        if let Ok(mut kept) = self.0.lock() {
-            *kept = Default::default();
-        }
-    }
-}
-
 /// One run over a dataset. See the module docs for the order of steps.
 pub struct Job {
     kind: JobKind,
@@ -311,6 +276,14 @@ impl Job {
             cells: KeptCells::default(),
             counter: Counter::new(Pass::Fit, &[]),
         })
+    }
+
+    /// Keeps pass 1's missing cells of CSV/TSV training shards in `file`
+    /// (an empty scratch file, read and written) instead of memory: they
+    /// grow with the training split (a few bytes a missing cell), and spare
+    /// pass 2 reading those shards' records again.
+    pub fn keep_cells_in(&mut self, file: std::fs::File) -> Result<()> {
+        self.cells.in_file(file)
     }
 
     /// What the job does.

@@ -36,6 +36,7 @@ mod formats;
 pub mod fs;
 mod io;
 mod job;
+mod kept_cells;
 mod pandas;
 mod plan;
 mod settings;

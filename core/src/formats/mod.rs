@@ -61,6 +61,14 @@ pub fn fit_shard(
     result.map_err(|e| e.in_file(path))
 }
 
+/// The missing cells of a CSV text (default settings), for tests.
+#[cfg(test)]
+pub(crate) fn csv_fit_for_tests(text: &[u8]) -> Option<MissingCells> {
+    csv::fit("t.csv", text, b',', &Settings::default(), true)
+        .ok()?
+        .1
+}
+
 /// Pass 2 over one shard's file bytes: the output file's bytes and a
 /// report. Fails unless the output has exactly as many rows as the input.
 /// `cells` are pass 1's of this shard ([`fit_shard`]), if kept.

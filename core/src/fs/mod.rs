@@ -343,6 +343,13 @@ impl FolderRun {
             Some(t) => t,
             None => &no_shards,
         };
+        // pass 1's missing cells go to a scratch file (removed when closed)
+        // so memory stays flat; without one they stay in memory, up to a limit
+        if self.job.kind().fits() && self.job.kind().fills() {
+            if let Ok(file) = tempfile::tempfile() {
+                self.job.keep_cells_in(file)?;
+            }
+        }
         self.job.run(&source, sink, ctl)
     }
 

@@ -35,6 +35,33 @@ impl MissingCells {
         self.cells.capacity()
     }
 
+    /// The cells as bytes, for [`MissingCells::from_bytes`] (kept in a
+    /// file instead of memory).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.cells.len());
+        out.extend_from_slice(&(self.len as u64).to_le_bytes());
+        out.extend_from_slice(&self.hash.to_le_bytes());
+        out.extend_from_slice(&self.rows.to_le_bytes());
+        out.extend_from_slice(&self.cells);
+        out
+    }
+
+    /// The cells of [`MissingCells::to_bytes`]; `None` if too short.
+    pub fn from_bytes(bytes: Vec<u8>) -> Option<MissingCells> {
+        let word = |i: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(
+                bytes.get(8 * i..8 * i + 8)?.try_into().ok()?,
+            ))
+        };
+        let (len, hash, rows) = (word(0)?, word(1)?, word(2)?);
+        Some(MissingCells {
+            len: usize::try_from(len).ok()?,
+            hash,
+            rows,
+            cells: bytes[24..].to_vec(),
+        })
+    }
+
     /// Each cell as `(start, end, column)`, in text order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         let mut at = 0;
@@ -130,6 +157,8 @@ mod tests {
         assert!(m.describe(text));
         assert!(!m.describe(b"a,b\n,y\n"), "same length, other bytes");
         assert!(!m.describe(b"a,b\n,x\n\n"), "other length");
+        assert_eq!(MissingCells::from_bytes(m.to_bytes()), Some(m));
+        assert_eq!(MissingCells::from_bytes(vec![0; 23]), None);
         assert_eq!(CellRecorder::default().finish(b"", 0).iter().count(), 0);
     }
 }
