@@ -22,7 +22,7 @@ use crate::io::lock;
 /// Most bytes of cells kept in memory.
 pub const MEMORY_BYTES: u64 = 64 << 20;
 /// Most bytes of cells kept in a file.
-pub const FILE_BYTES: u64 = 4 << 30;
+pub const FILE_BYTES: u64 = 1 << 30;
 
 /// Where one shard's cells are.
 enum Place {
