@@ -67,6 +67,9 @@ export interface FitOptions extends PassOptions {
   /**
    * Bytes of training shards to keep in memory, as pass 1 reads them, for
    * the next pass 2 to use instead of reading them again (default 0).
+   * Up to as many bytes again (64 MiB at most) keep where the CSV/TSV
+   * training shards' missing cells are, so every pass 2 until the next
+   * pass 1 fills them without reading their records again.
    * The web app keeps up to 256 MiB.
    */
   keepForFill?: number;

@@ -279,11 +279,23 @@ impl Job {
     }
 
     /// Keeps pass 1's missing cells of CSV/TSV training shards in `file`
-    /// (an empty scratch file, read and written) instead of memory: they
-    /// grow with the training split (a few bytes a missing cell), and spare
-    /// pass 2 reading those shards' records again.
+    /// (an empty scratch file, read and written): they spare pass 2
+    /// reading those shards' records again, and grow with the training
+    /// split (a few bytes a missing cell). None are kept unless asked for.
     pub fn keep_cells_in(&mut self, file: std::fs::File) -> Result<()> {
         self.cells.in_file(file)
+    }
+
+    /// Keeps pass 1's missing cells (see [`Job::keep_cells_in`]) in
+    /// memory, up to `limit` bytes (64 MiB at most; 0 keeps none).
+    pub fn keep_cells_in_memory(&mut self, limit: u64) -> Result<()> {
+        self.cells.in_memory(limit)
+    }
+
+    /// Bytes of missing cells kept by the last pass 1 (in memory or in the
+    /// scratch file).
+    pub fn kept_cells_bytes(&self) -> u64 {
+        self.cells.bytes()
     }
 
     /// What the job does.
@@ -507,7 +519,7 @@ impl Job {
         self.expect_running(Pass::Fit)?;
         let total = SharedTotal::new(std::mem::take(&mut self.stats));
         let (counter, settings, kept) = (&self.counter, &self.settings, &self.cells);
-        let find_cells = self.kind.fills();
+        let find_cells = self.kind.fills() && self.cells.enabled();
         let result = shards.par_iter().try_for_each(|shard| {
             ctl.check()?;
             let bytes = source.read(shard)?;

@@ -5,10 +5,11 @@
 //!
 //! They take a few bytes a cell (about 13 MB for 1.8 million rows of 14
 //! columns with 18% of cells missing), so they grow with the training
-//! split. In memory (the browser) they stop at [`MEMORY_BYTES`]; with a
-//! file ([`KeptCells::in_file`], the CLI), memory stays flat and they stop
-//! at [`FILE_BYTES`]. Shards past the limit are read in full by pass 2,
-//! as are texts that changed since pass 1.
+//! split: none are kept unless asked for. In memory
+//! ([`KeptCells::in_memory`], the web app) they stop at the limit asked
+//! for, [`MEMORY_BYTES`] at most; with a file ([`KeptCells::in_file`], the
+//! CLI), memory stays flat and they stop at [`FILE_BYTES`]. Shards past the
+//! limit are read in full by pass 2, as are texts that changed since pass 1.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -39,6 +40,8 @@ struct State {
     by_path: HashMap<String, Place>,
     /// Bytes kept (in memory, or in the file).
     bytes: u64,
+    /// Most bytes kept in memory (without a file).
+    limit: u64,
     file: Option<File>,
 }
 
@@ -47,6 +50,25 @@ struct State {
 pub(crate) struct KeptCells(Mutex<State>);
 
 impl KeptCells {
+    /// Keeps cells in memory from now on, up to `limit` bytes
+    /// ([`MEMORY_BYTES`] at most; 0 keeps none).
+    pub fn in_memory(&self, limit: u64) -> Result<()> {
+        let mut state = lock(&self.0)?;
+        *state = State {
+            limit: limit.min(MEMORY_BYTES),
+            ..State::default()
+        };
+        Ok(())
+    }
+
+    /// Whether cells are kept at all.
+    pub fn enabled(&self) -> bool {
+        self.0
+            .lock()
+            .map(|s| s.file.is_some() || s.limit > 0)
+            .unwrap_or(false)
+    }
+
     /// Keeps cells in `file` (empty, read and written) from now on.
     pub fn in_file(&self, file: File) -> Result<()> {
         let mut state = lock(&self.0)?;
@@ -64,12 +86,13 @@ impl KeptCells {
         let State {
             by_path,
             bytes,
+            limit,
             file,
         } = &mut *state;
         let place = match file {
             None => {
                 let size = cells.heap_bytes() as u64;
-                if *bytes + size > MEMORY_BYTES {
+                if *bytes + size > *limit {
                     return Ok(());
                 }
                 *bytes += size;
@@ -126,7 +149,6 @@ impl KeptCells {
     }
 
     /// Bytes kept, in memory or in the file.
-    #[cfg(test)]
     pub fn bytes(&self) -> u64 {
         self.0.lock().map(|s| s.bytes).unwrap_or(0)
     }
@@ -145,11 +167,32 @@ mod tests {
     fn cells_come_back_from_memory_and_from_a_file() {
         let texts = ["a,b\n,1\n2,\n", "a,b\nNA,\"\"\n3,4\n,\n", "a,b\n1,2\n"];
         let file = tempfile::tempfile().unwrap();
-        for kept in [KeptCells::default(), {
-            let k = KeptCells::default();
-            k.in_file(file).unwrap();
-            k
-        }] {
+        let none = KeptCells::default();
+        assert!(!none.enabled());
+        none.keep("train/0.csv".into(), cells_of(texts[0])).unwrap();
+        assert!(none.get("train/0.csv").unwrap().is_none(), "kept unasked");
+        let small = KeptCells::default();
+        small.in_memory(1).unwrap();
+        small
+            .keep("train/0.csv".into(), cells_of(texts[0]))
+            .unwrap();
+        assert!(
+            small.get("train/0.csv").unwrap().is_none(),
+            "over the limit"
+        );
+        for kept in [
+            {
+                let k = KeptCells::default();
+                k.in_memory(MEMORY_BYTES).unwrap();
+                k
+            },
+            {
+                let k = KeptCells::default();
+                k.in_file(file).unwrap();
+                k
+            },
+        ] {
+            assert!(kept.enabled());
             for (i, t) in texts.iter().enumerate() {
                 kept.keep(format!("train/{i}.csv"), cells_of(t)).unwrap();
             }

@@ -97,7 +97,9 @@ fn pass_2_fills_the_text_it_reads_even_when_it_changed_after_pass_1() {
     for seed in 0..8 {
         let files = dataset(100 + seed, 3);
         let mut job = new_job(&files, Settings::default());
+        job.keep_cells_in_memory(1 << 20).unwrap();
         job.fit(&source(&files), Control::default()).unwrap();
+        assert!(job.kept_cells_bytes() > 0, "seed {seed}: no cells kept");
         let changed: Vec<(String, Vec<u8>)> = files
             .iter()
             .map(|(p, b)| {

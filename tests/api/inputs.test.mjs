@@ -298,7 +298,12 @@ test('keepForFill: pass 2 reuses what pass 1 read, up to the budget; the output 
     assert.equal(train.length - twice.length, keptCount, `budget ${budget}: ${JSON.stringify([...reads])}`);
     assert.ok(train.every((p) => reads.get(p) >= 1));
     // kept bytes serve one pass 2: a second one reads every shard again
-    await job.fill();
+    // (and, with a budget, fills the training shards by the missing cells
+    // pass 1 kept): the same files
+    const again = new Map();
+    await job.fill({ onShard: (p, b) => again.set(p, Buffer.from(b)) });
+    for (const [n, b] of Object.entries(job.artifacts())) again.set(`model_artifacts/${n}`, Buffer.from(b));
+    assertSameAsCli(again, want);
     assert.ok(train.every((p) => reads.get(p) === (twice.includes(p) ? 3 : 2)), JSON.stringify([...reads]));
     job.free();
   }

@@ -483,7 +483,9 @@ impl Job {
     /// distinct, skipped }], warnings }`. Options: `{ onProgress, signal,
     /// keepForFill }`: `keepForFill` bytes of the training shards read
     /// (default 0) stay in memory for the next pass 2, which then does
-    /// not read them again.
+    /// not read them again; so do, up to as many bytes (64 MiB at most),
+    /// where the missing cells of CSV/TSV training shards are, which spare
+    /// every pass 2 until the next pass 1 reading those shards' records.
     #[wasm_bindgen(unchecked_return_type = "Promise<Plan>")]
     pub fn fit(
         &self,
@@ -876,6 +878,12 @@ async fn run_pass_to(
     let shards = state.job()?.begin(pass).map_err(error)?;
     if pass == Pass::Fit {
         state.kept.take();
+        // where the missing cells of CSV/TSV training shards are (a few
+        // bytes a cell) spares pass 2 reading their records again
+        state
+            .job()?
+            .keep_cells_in_memory(options.keep_for_fill)
+            .map_err(error)?;
     }
     let cancel = Arc::new(AtomicBool::new(false));
     // an abort reaches the running batch at once (it stops at its next
