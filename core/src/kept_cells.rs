@@ -133,7 +133,7 @@ impl KeptCells {
                 file.seek(SeekFrom::Start(at))
                     .and_then(|_| file.read_exact(&mut data))
                     .ok()
-                    .and_then(|_| MissingCells::from_bytes(data))
+                    .and_then(|_| MissingCells::from_bytes(&data))
                     .map(Arc::new)
             }
             _ => None,

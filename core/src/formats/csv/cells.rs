@@ -20,9 +20,17 @@ pub struct MissingCells {
 }
 
 impl MissingCells {
-    /// Whether these are the cells of `text` (same length and hash).
+    /// Whether these are the cells of `text` (same length and hash), each
+    /// within it and after the last one.
     pub fn describe(&self, text: &[u8]) -> bool {
-        text.len() == self.len && XxHash3_64::oneshot(text) == self.hash
+        text.len() == self.len
+            && XxHash3_64::oneshot(text) == self.hash
+            && self
+                .iter()
+                .try_fold(0, |last, (start, end, _)| {
+                    (last <= start && start <= end && end <= text.len()).then_some(end)
+                })
+                .is_some()
     }
 
     /// Records after the header.
@@ -36,21 +44,28 @@ impl MissingCells {
     }
 
     /// The cells as bytes, for [`MissingCells::from_bytes`] (kept in a
-    /// file instead of memory).
+    /// file instead of memory), with a CRC-32 of the rest at the end.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(24 + self.cells.len());
+        let mut out = Vec::with_capacity(28 + self.cells.len());
         out.extend_from_slice(&(self.len as u64).to_le_bytes());
         out.extend_from_slice(&self.hash.to_le_bytes());
         out.extend_from_slice(&self.rows.to_le_bytes());
         out.extend_from_slice(&self.cells);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
         out
     }
 
-    /// The cells of [`MissingCells::to_bytes`]; `None` if too short.
-    pub fn from_bytes(bytes: Vec<u8>) -> Option<MissingCells> {
+    /// The cells of [`MissingCells::to_bytes`]; `None` if the bytes are
+    /// damaged (too short, another CRC-32).
+    pub fn from_bytes(bytes: &[u8]) -> Option<MissingCells> {
+        let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+        if crc32fast::hash(body).to_le_bytes() != crc {
+            return None;
+        }
         let word = |i: usize| -> Option<u64> {
             Some(u64::from_le_bytes(
-                bytes.get(8 * i..8 * i + 8)?.try_into().ok()?,
+                body.get(8 * i..8 * i + 8)?.try_into().ok()?,
             ))
         };
         let (len, hash, rows) = (word(0)?, word(1)?, word(2)?);
@@ -58,7 +73,7 @@ impl MissingCells {
             len: usize::try_from(len).ok()?,
             hash,
             rows,
-            cells: bytes[24..].to_vec(),
+            cells: body.get(24..)?.to_vec(),
         })
     }
 
@@ -151,14 +166,26 @@ mod tests {
             r.push(s, e, c);
         }
         let text = b"a,b\n,x\n";
+        let far = r.finish(text, 1);
+        assert_eq!(far.iter().collect::<Vec<_>>(), cells);
+        assert!(!far.describe(text), "cells past the text's end");
+        let mut r = CellRecorder::default();
+        r.push(4, 4, 0);
         let m = r.finish(text, 1);
-        assert_eq!(m.iter().collect::<Vec<_>>(), cells);
         assert_eq!(m.rows(), 1);
         assert!(m.describe(text));
         assert!(!m.describe(b"a,b\n,y\n"), "same length, other bytes");
         assert!(!m.describe(b"a,b\n,x\n\n"), "other length");
-        assert_eq!(MissingCells::from_bytes(m.to_bytes()), Some(m));
-        assert_eq!(MissingCells::from_bytes(vec![0; 23]), None);
+        let bytes = m.to_bytes();
+        for at in [0, 9, 30, bytes.len() - 1] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 1;
+            assert_eq!(MissingCells::from_bytes(&damaged), None, "byte {at}");
+        }
+        assert_eq!(MissingCells::from_bytes(&bytes), Some(m));
+        for n in [0, 3, 27] {
+            assert_eq!(MissingCells::from_bytes(&bytes[..n]), None);
+        }
         assert_eq!(CellRecorder::default().finish(b"", 0).iter().count(), 0);
     }
 }
