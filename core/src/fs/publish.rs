@@ -188,18 +188,38 @@ impl Drop for Target {
 }
 
 /// Opens and locks the folder `root`, or refuses when another run holds it.
+///
+/// A lock just released can look held for a moment: a process started
+/// from another thread between its fork and its exec holds a copy of every
+/// open file, the last run's lock included. So a held lock is tried again
+/// for [`LOCK_PATIENCE`] before the folder is refused; a run that really
+/// holds it holds it far longer.
 #[cfg(not(target_os = "wasi"))]
 fn lock_folder(root: &Path) -> Result<Option<File>> {
     let handle = File::open(root).map_err(|e| io_err(root, "open the output folder", e))?;
-    match handle.try_lock() {
-        Ok(()) => Ok(Some(handle)),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::layout(format!(
-            "refusing to write into {}: another shardimpute run is writing there",
-            root.display()
-        ))),
-        Err(fs::TryLockError::Error(e)) => Err(io_err(root, "lock the output folder", e)),
+    let start = std::time::Instant::now();
+    loop {
+        match handle.try_lock() {
+            Ok(()) => return Ok(Some(handle)),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::layout(format!(
+                    "refusing to write into {}: another shardimpute run is writing there",
+                    root.display()
+                )))
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(io_err(root, "lock the output folder", e))
+            }
+        }
     }
 }
+
+/// How long a held folder lock is tried again (see [`lock_folder`]).
+#[cfg(not(target_os = "wasi"))]
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// WASI has no file locks: two runs into one folder are not refused (the
 /// host runs one process per folder, as a CI job does).
