@@ -344,7 +344,9 @@ impl FolderRun {
             None => &no_shards,
         };
         // pass 1's missing cells go to a scratch file (removed when closed)
-        // so memory stays flat; without one they stay in memory, up to a limit
+        // so memory stays flat; without one none are kept. WASI has no
+        // temporary folder (std panics asking for it).
+        #[cfg(not(target_os = "wasi"))]
         if self.job.kind().fits() && self.job.kind().fills() {
             if let Ok(file) = tempfile::tempfile() {
                 self.job.keep_cells_in(file)?;
