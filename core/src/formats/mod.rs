@@ -125,6 +125,15 @@ pub fn columns(format: ShardFormat, part: &[u8], whole: bool) -> Result<Option<V
     }
 }
 
+/// Appends `n` as an unsigned LEB128 number (7 bits a byte, low first).
+pub(crate) fn push_leb128(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
 /// Output column name: `__DOT__` as `.` when asked.
 pub(crate) fn out_name(name: &str, settings: &Settings) -> String {
     if settings.rename_dots {

@@ -4,6 +4,8 @@
 
 use twox_hash::XxHash3_64;
 
+use crate::formats::push_leb128;
+
 /// Where a text's missing cells are: every field pass 2 fills when its
 /// column has a fill value (missing, and not `""`-escaped), in text order.
 /// Pass 2 uses them only for a text of the same length and 64-bit XXH3
@@ -80,13 +82,13 @@ impl MissingCells {
     /// Each cell as `(start, end, column)`, in text order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         let mut at = 0;
-        let mut end = 0;
+        let mut end = 0usize;
         std::iter::from_fn(move || {
             if at >= self.cells.len() {
                 return None;
             }
-            let start = end + leb128(&self.cells, &mut at);
-            end = start + leb128(&self.cells, &mut at);
+            let start = end.saturating_add(leb128(&self.cells, &mut at));
+            end = start.saturating_add(leb128(&self.cells, &mut at));
             let column = leb128(&self.cells, &mut at);
             Some((start, end, column))
         })
@@ -104,9 +106,9 @@ impl CellRecorder {
     /// Adds the field `start..end` of `column` (after the last one added).
     #[inline]
     pub fn push(&mut self, start: usize, end: usize, column: usize) {
-        push_leb128(&mut self.cells, start - self.end);
-        push_leb128(&mut self.cells, end - start);
-        push_leb128(&mut self.cells, column);
+        push_leb128(&mut self.cells, (start - self.end) as u64);
+        push_leb128(&mut self.cells, (end - start) as u64);
+        push_leb128(&mut self.cells, column as u64);
         self.end = end;
     }
 
@@ -122,27 +124,20 @@ impl CellRecorder {
     }
 }
 
-#[inline]
-fn push_leb128(out: &mut Vec<u8>, mut v: usize) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads one LEB128 number at `bytes[*at..]` (written by [`push_leb128`]).
+/// Reads one LEB128 number at `bytes[*at..]` (written by [`push_leb128`]);
+/// bits past a `usize` are dropped (damaged cells then fail
+/// [`MissingCells::describe`], never a panic).
 #[inline]
 fn leb128(bytes: &[u8], at: &mut usize) -> usize {
     let mut v = 0usize;
-    let mut shift = 0;
+    let mut shift = 0u32;
     while let Some(&b) = bytes.get(*at) {
         *at += 1;
-        v |= usize::from(b & 0x7f) << shift;
+        v |= usize::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
         if b < 0x80 {
             break;
         }
-        shift += 7;
+        shift = shift.saturating_add(7);
     }
     v
 }
@@ -182,7 +177,13 @@ mod tests {
             damaged[at] ^= 1;
             assert_eq!(MissingCells::from_bytes(&damaged), None, "byte {at}");
         }
-        assert_eq!(MissingCells::from_bytes(&bytes), Some(m));
+        assert_eq!(MissingCells::from_bytes(&bytes), Some(m.clone()));
+        // cells that read as numbers past a usize: refused, no panic
+        let mut body = bytes[..24].to_vec();
+        body.extend([0xff; 30]);
+        body.extend(crc32fast::hash(&body).to_le_bytes());
+        let wild = MissingCells::from_bytes(&body).unwrap();
+        assert!(!wild.describe(text));
         for n in [0, 3, 27] {
             assert_eq!(MissingCells::from_bytes(&bytes[..n]), None);
         }

@@ -2,6 +2,8 @@
 //! and dictionary indices: runs of one repeated value, and groups of 8
 //! values packed `bit_width` bits each, least significant bit first.
 
+use crate::formats::push_leb128;
+
 /// Bit-packed groups per run at most: 63, the largest count some readers
 /// accept.
 const MAX_GROUPS: usize = 63;
@@ -20,14 +22,6 @@ fn varint(data: &[u8], at: &mut usize) -> Result<u32, String> {
         }
     }
     Err("a run header over 32 bits".into())
-}
-
-fn push_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push(n as u8 | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
 }
 
 /// Appends `n` values of `bit_width` bits (at most 32) decoded from the
@@ -152,7 +146,7 @@ pub fn encode(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
     while i < n {
         if repeats_8_at(i) {
             let run = values[i..].iter().take_while(|&&v| v == values[i]).count();
-            push_varint(out, (run as u64) << 1);
+            push_leb128(out, (run as u64) << 1);
             out.extend_from_slice(&values[i].to_le_bytes()[..usize::from(bit_width).div_ceil(8)]);
             i += run;
             continue;
@@ -162,7 +156,7 @@ pub fn encode(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
         while groups < MAX_GROUPS && i + groups * 8 < n && !repeats_8_at(i + groups * 8) {
             groups += 1;
         }
-        push_varint(out, ((groups as u64) << 1) | 1);
+        push_leb128(out, ((groups as u64) << 1) | 1);
         let (mut acc, mut bits) = (0u64, 0u32);
         for k in 0..groups * 8 {
             acc |= u64::from(values.get(i + k).copied().unwrap_or(0)) << bits;
