@@ -178,6 +178,40 @@ fn swar_mask(bytes: &[u8], delimiter: u8) -> u64 {
     mask
 }
 
+/// For each of `needles`, the mask of its bytes in a 64-byte block (bit
+/// `k` set: `block[k]` is that byte), with SIMD compares where the target
+/// has them (as [`FieldEnds`] finds field ends).
+pub(super) fn byte_masks<const K: usize>(block: &[u8; 64], needles: [u8; K]) -> [u64; K] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use std::arch::wasm32::*;
+        let mut masks = [0u64; K];
+        for (k, chunk) in block.chunks_exact(16).enumerate() {
+            let v: v128 = std::simd::u8x16::from_slice(chunk).into();
+            for (mask, &n) in masks.iter_mut().zip(&needles) {
+                *mask |= u64::from(u8x16_bitmask(u8x16_eq(v, u8x16_splat(n)))) << (16 * k);
+            }
+        }
+        masks
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::simd::prelude::*;
+        let v = u8x64::from_array(*block);
+        needles.map(|n| v.simd_eq(u8x64::splat(n)).to_bitmask())
+    }
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+    {
+        needles.map(|n| {
+            block
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == n)
+                .fold(0, |m, (k, _)| m | 1 << k)
+        })
+    }
+}
+
 /// The 1-based line number of byte `pos` of `data`.
 pub fn line_of(data: &[u8], pos: usize) -> usize {
     1 + memchr::memchr_iter(b'\n', &data[..pos.min(data.len())]).count()
