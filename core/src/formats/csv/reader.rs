@@ -114,7 +114,7 @@ impl FieldEnds {
         }
         #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
         if bytes.len() == Self::BLOCK {
-            return swar_mask(bytes, self.delimiter);
+            return swar_mask(bytes, &[self.delimiter, b'\n', b'\r']);
         }
         scalar_mask(bytes, self.delimiter)
     }
@@ -151,10 +151,11 @@ fn scalar_mask(bytes: &[u8], delimiter: u8) -> u64 {
         .fold(0, |m, (k, _)| m | 1 << k)
 }
 
-/// [`scalar_mask`] of a whole 64-byte block, 8 bytes at a time in plain
-/// integer arithmetic (SWAR), for wasm builds without `simd128`.
+/// The mask of the bytes of a whole 64-byte block that are one of
+/// `needles` (bit `k`: `bytes[k]`), 8 bytes at a time in plain integer
+/// arithmetic (SWAR), for wasm builds without `simd128`.
 #[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "simd128"))))]
-fn swar_mask(bytes: &[u8], delimiter: u8) -> u64 {
+fn swar_mask(bytes: &[u8], needles: &[u8]) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const ONES: u64 = 0x0101_0101_0101_0101;
     /// 0x80 in every byte of `x` that is zero, nothing elsewhere (exact:
@@ -162,15 +163,12 @@ fn swar_mask(bytes: &[u8], delimiter: u8) -> u64 {
     fn zero_bytes(x: u64) -> u64 {
         !(((x & LOW7) + LOW7) | x | LOW7)
     }
-    let (d, lf, cr) = (
-        ONES * u64::from(delimiter),
-        ONES * u64::from(b'\n'),
-        ONES * u64::from(b'\r'),
-    );
     let mut mask = 0u64;
     for (k, word) in bytes.chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-        let ends = zero_bytes(w ^ d) | zero_bytes(w ^ lf) | zero_bytes(w ^ cr);
+        let ends = needles
+            .iter()
+            .fold(0, |e, &n| e | zero_bytes(w ^ (ONES * u64::from(n))));
         // gather each byte's top bit into the top byte, in byte order
         let bits = (ends >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
         mask |= bits << (8 * k);
@@ -202,13 +200,7 @@ pub(super) fn byte_masks<const K: usize>(block: &[u8; 64], needles: [u8; K]) -> 
     }
     #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
     {
-        needles.map(|n| {
-            block
-                .iter()
-                .enumerate()
-                .filter(|&(_, &b)| b == n)
-                .fold(0, |m, (k, _)| m | 1 << k)
-        })
+        needles.map(|n| swar_mask(block, &[n]))
     }
 }
 
@@ -585,7 +577,7 @@ mod tests {
                 block[(round * 7) % 64] = b'\n';
                 block[(round * 13) % 64] = b'\r';
                 assert_eq!(
-                    swar_mask(&block, delimiter),
+                    swar_mask(&block, &[delimiter, b'\n', b'\r']),
                     scalar_mask(&block, delimiter),
                     "delimiter {delimiter:#x}, round {round}"
                 );
