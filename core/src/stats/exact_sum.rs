@@ -62,12 +62,15 @@ impl ExactSum {
             return;
         }
         let idx = (pos / DIGIT_BITS) as usize;
-        let v = (m as u128) << (pos % DIGIT_BITS);
-        let mask = (1u128 << DIGIT_BITS) - 1;
+        // the three digits of m * 2^s (s < 32, under 2^85), in 64-bit
+        // arithmetic (wasm has no 128-bit shifts: each is a call)
+        let s = pos % DIGIT_BITS;
+        let mask = (1u64 << DIGIT_BITS) - 1;
+        let high = m >> (DIGIT_BITS - s); // m * 2^s / 2^32, rounded down
         let (c0, c1, c2) = (
-            (v & mask) as i64,
-            ((v >> 32) & mask) as i64,
-            (v >> 64) as i64,
+            ((m << s) & mask) as i64,
+            (high & mask) as i64,
+            (high >> DIGIT_BITS) as i64,
         );
         let d = &mut self.digits;
         if bits >> 63 == 0 {
