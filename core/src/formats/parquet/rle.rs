@@ -95,9 +95,21 @@ fn unpack(run: &[u8], width: usize, mask: u64, n: usize, out: &mut Vec<u32>) {
         };
         for g in 0..groups {
             let at = g * width;
-            let bytes: [u8; 16] = run[at..at + 16].try_into().unwrap_or_default();
-            let word = u128::from_le_bytes(bytes);
-            out.extend((0..8).map(|j| ((word >> (j * width)) as u64 & mask) as u32));
+            let word = |k: usize| {
+                let bytes: [u8; 8] = run[k..k + 8].try_into().unwrap_or_default();
+                u64::from_le_bytes(bytes)
+            };
+            // two 64-bit halves (in wasm a 128-bit shift is a call)
+            let (low, high) = (word(at), word(at + 8));
+            out.extend((0..8).map(|j| {
+                let bit = j * width;
+                let v = match bit {
+                    0 => low,
+                    1..64 => (low >> bit) | (high << (64 - bit)),
+                    _ => high >> (bit - 64),
+                };
+                (v & mask) as u32
+            }));
         }
         i = groups * 8;
     }
