@@ -271,6 +271,10 @@ fn is_dictionary(e: Encoding) -> bool {
 struct Codec {
     #[cfg(feature = "snappy")]
     snappy: Option<snap::raw::Encoder>,
+    /// Where pages are compressed, kept from page to page: a new buffer
+    /// for each would be zeroed first.
+    #[cfg(feature = "snappy")]
+    packed: Vec<u8>,
 }
 
 impl Codec {
@@ -279,26 +283,34 @@ impl Codec {
             Compression::UNCOMPRESSED => Some(Codec {
                 #[cfg(feature = "snappy")]
                 snappy: None,
+                #[cfg(feature = "snappy")]
+                packed: Vec::new(),
             }),
             #[cfg(feature = "snappy")]
             Compression::SNAPPY => Some(Codec {
                 snappy: Some(snap::raw::Encoder::new()),
+                packed: Vec::new(),
             }),
             _ => None,
         }
     }
 
-    /// The page's bytes as stored, and its size uncompressed.
-    fn page(&mut self, raw: Vec<u8>) -> Result<(Bytes, usize)> {
+    /// The page's bytes as stored, and its size uncompressed. `raw` is
+    /// left to be reused, or taken when stored as it is.
+    fn page(&mut self, raw: &mut Vec<u8>) -> Result<(Bytes, usize)> {
         let size = raw.len();
         #[cfg(feature = "snappy")]
         if let Some(enc) = self.snappy.as_mut() {
-            let packed = enc
-                .compress_vec(&raw)
+            let room = snap::raw::max_compress_len(size);
+            if self.packed.len() < room {
+                self.packed.resize(room, 0);
+            }
+            let n = enc
+                .compress(raw, &mut self.packed)
                 .map_err(|e| Error::parquet(format!("snappy: {e}")))?;
-            return Ok((packed.into(), size));
+            return Ok((Bytes::copy_from_slice(&self.packed[..n]), size));
         }
-        Ok((raw.into(), size))
+        Ok((std::mem::take(raw).into(), size))
     }
 }
 
@@ -376,7 +388,8 @@ pub fn fill_chunk(
     let mut writer = SerializedPageWriter::new(&mut sink);
     let (mut compressed, mut uncompressed) = (0, 0);
     if !plain {
-        let (dict_bytes, dict_size) = codec.page(dictionary.unwrap_or_else(|| buf.to_vec()))?;
+        let (dict_bytes, dict_size) =
+            codec.page(&mut dictionary.unwrap_or_else(|| buf.to_vec()))?;
         let spec = writer
             .write_page(CompressedPage::new(
                 Page::DictionaryPage {
@@ -501,7 +514,7 @@ pub fn fill_chunk(
             out.push(width);
             rle::encode(&cells, width, &mut out);
         }
-        let (bytes, size) = codec.page(std::mem::take(&mut out))?;
+        let (bytes, size) = codec.page(&mut out)?;
         let spec = writer
             .write_page(CompressedPage::new(
                 Page::DataPage {
