@@ -269,12 +269,10 @@ fn is_dictionary(e: Encoding) -> bool {
 
 /// Compresses a page with the chunk's codec (one the path accepts).
 struct Codec {
+    /// With snappy, the encoder and where pages are compressed, kept from
+    /// page to page (a new buffer for each would be zeroed first).
     #[cfg(feature = "snappy")]
-    snappy: Option<snap::raw::Encoder>,
-    /// Where pages are compressed, kept from page to page: a new buffer
-    /// for each would be zeroed first.
-    #[cfg(feature = "snappy")]
-    packed: Vec<u8>,
+    snappy: Option<(snap::raw::Encoder, Vec<u8>)>,
 }
 
 impl Codec {
@@ -283,13 +281,10 @@ impl Codec {
             Compression::UNCOMPRESSED => Some(Codec {
                 #[cfg(feature = "snappy")]
                 snappy: None,
-                #[cfg(feature = "snappy")]
-                packed: Vec::new(),
             }),
             #[cfg(feature = "snappy")]
             Compression::SNAPPY => Some(Codec {
-                snappy: Some(snap::raw::Encoder::new()),
-                packed: Vec::new(),
+                snappy: Some((snap::raw::Encoder::new(), Vec::new())),
             }),
             _ => None,
         }
@@ -300,15 +295,15 @@ impl Codec {
     fn page(&mut self, raw: &mut Vec<u8>) -> Result<(Bytes, usize)> {
         let size = raw.len();
         #[cfg(feature = "snappy")]
-        if let Some(enc) = self.snappy.as_mut() {
+        if let Some((enc, packed)) = self.snappy.as_mut() {
             let room = snap::raw::max_compress_len(size);
-            if self.packed.len() < room {
-                self.packed.resize(room, 0);
+            if packed.len() < room {
+                packed.resize(room, 0);
             }
             let n = enc
-                .compress(raw, &mut self.packed)
+                .compress(raw, packed)
                 .map_err(|e| Error::parquet(format!("snappy: {e}")))?;
-            return Ok((Bytes::copy_from_slice(&self.packed[..n]), size));
+            return Ok((Bytes::copy_from_slice(&packed[..n]), size));
         }
         Ok((std::mem::take(raw).into(), size))
     }
