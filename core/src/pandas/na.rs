@@ -20,11 +20,25 @@ pub struct NaMatcher {
     long: Vec<Box<[u8]>>,
 }
 
+/// Up to 8 bytes as an integer, little-endian, zero-padded. Two loads
+/// that may overlap (the same bytes land in the same places), not a copy
+/// of `text.len()` bytes: a copy of variable length is a call to `memcpy`
+/// natively and to the engine's `memory.copy` in wasm, for every cell.
 #[inline]
 fn pack(text: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    buf[..text.len()].copy_from_slice(text);
-    u64::from_le_bytes(buf)
+    let n = text.len();
+    debug_assert!(n <= 8);
+    match (text.first_chunk::<4>(), text.last_chunk::<4>()) {
+        (Some(first), Some(last)) => {
+            let (lo, hi) = (u32::from_le_bytes(*first), u32::from_le_bytes(*last));
+            u64::from(lo) | u64::from(hi) << ((n - 4) * 8)
+        }
+        _ if n > 0 => {
+            let byte = |i: usize| u64::from(text[i]) << (8 * i);
+            byte(0) | byte(n / 2) | byte(n - 1)
+        }
+        _ => 0,
+    }
 }
 
 impl NaMatcher {
@@ -73,5 +87,70 @@ mod tests {
         let m = NaMatcher::new(&["NULL", "not available"]);
         assert!(!m.is_missing(b"NA") && m.is_missing(b"NULL") && m.is_missing(b""));
         assert!(m.is_missing(b"not available") && !m.is_missing(b"not availablE"));
+    }
+
+    #[test]
+    fn pack_is_the_zero_padded_little_endian_integer() {
+        let mut rng = crate::test_rng::XorShift(7);
+        for n in 0..=8 {
+            for _ in 0..200 {
+                let text: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                let mut padded = [0u8; 8];
+                padded[..n].copy_from_slice(&text);
+                assert_eq!(pack(&text), u64::from_le_bytes(padded), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn is_missing_is_whole_text_membership() {
+        let na = [
+            "",
+            "NA",
+            "n/a",
+            "#N/A",
+            "x",
+            "-1.#QNAN",
+            "1.#IND",
+            "a longer NA text",
+        ];
+        let m = NaMatcher::new(&na);
+        let mut rng = crate::test_rng::XorShift(11);
+        // each NA string, and near misses: one byte changed, one cut, one added
+        for s in na {
+            assert!(m.is_missing(s.as_bytes()), "{s:?}");
+            let b = s.as_bytes();
+            for i in 0..b.len() {
+                let mut t = b.to_vec();
+                t[i] ^= 1 << (rng.next() % 8);
+                assert_eq!(
+                    m.is_missing(&t),
+                    na.iter().any(|s| s.as_bytes() == t),
+                    "{t:?}"
+                );
+                assert_eq!(
+                    m.is_missing(&b[..i]),
+                    na.contains(&&s[..i]),
+                    "{:?}",
+                    &b[..i]
+                );
+            }
+            let mut t = b.to_vec();
+            t.push(b' ');
+            assert!(!m.is_missing(&t), "{t:?}");
+        }
+        // random short texts over the NA strings' bytes
+        let alphabet = b"NAn/a#x-1.QIDN ";
+        for _ in 0..20_000 {
+            let n = (rng.next() % 10) as usize;
+            let t: Vec<u8> = (0..n)
+                .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize])
+                .collect();
+            assert_eq!(
+                m.is_missing(&t),
+                na.iter().any(|s| s.as_bytes() == t),
+                "{t:?}"
+            );
+        }
     }
 }
