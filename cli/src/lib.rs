@@ -161,20 +161,43 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
-/// Shards between two [`release_free_memory`] calls: each call makes the
-/// next shards fault their pages in again, so not after every shard.
-const TRIM_EVERY: usize = 8;
+/// How far the resident memory may grow past what it was after the last
+/// release before [`release_free_memory`] hands free memory back. Handing
+/// it all back after every few shards made each next shard fault its pages
+/// in again (on Parquet 100+10+10, 138,000 page faults against 57,000, and
+/// a fifth of the wall time); releasing only on growth still keeps the peak
+/// from creeping up with the number of shards as freed buffers fragment the
+/// heap.
+const RELEASE_AFTER_GROWTH: u64 = 64 << 20;
 
-/// Hands the heap's free memory back to the system. Freed shard buffers
-/// fragment the heap, and without this the peak would creep up with the
-/// number of shards; called every [`TRIM_EVERY`] shards.
+/// Hands the heap's free memory back to the system once the resident
+/// memory has grown by [`RELEASE_AFTER_GROWTH`] since the last time;
+/// called after every shard.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn release_free_memory() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    /// Resident bytes after the last release.
+    static FLOOR: AtomicU64 = AtomicU64::new(0);
+    let Some(now) = resident_bytes() else { return };
+    if now <= FLOOR.load(Ordering::Relaxed) + RELEASE_AFTER_GROWTH {
+        return;
+    }
     // SAFETY: malloc_trim only returns free heap pages to the system; it is
     // thread-safe and touches no memory in use.
     unsafe {
         libc::malloc_trim(0);
     }
+    FLOOR.store(resident_bytes().unwrap_or(now), Ordering::Relaxed);
+}
+
+/// This process's resident memory (`/proc/self/statm`), in bytes.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -349,9 +372,7 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 
 fn on_progress(bar: &ProgressBar) -> impl Fn(&Progress) + Sync + '_ {
     move |p: &Progress| {
-        if p.shards_done.is_multiple_of(TRIM_EVERY) {
-            release_free_memory();
-        }
+        release_free_memory();
         bar.set_prefix(match p.pass {
             Pass::Fit => "pass 1",
             Pass::Fill => "pass 2",
