@@ -31,7 +31,11 @@ self.onmessage = async ({ data }) => {
         break;
       }
       case 'close':
-        handle.flush();
+        // no flush(): it waits for the disk (50-175 ms for a 100-280 MB
+        // zip, in headless Chromium) at the end of every run, and the zip is a
+        // download read back at once through the same file, not a record
+        // that must survive a crash (one left by a crash is deleted an hour
+        // later, as every old output is: removeOldOutputs in worker.js)
         handle.close();
         self.postMessage({ type: 'closed', file: await fileHandle.getFile() });
         break;

@@ -589,20 +589,22 @@ const BATCH_SHARDS: usize = 64;
 /// [`BATCH_SHARDS`] shards, or the rest. A batch holds a multiple of the
 /// thread count: a batch ends when its last shard does, so with 5 shards
 /// on 2 threads one thread would wait out a whole shard (a sixth of the
-/// time).
+/// time). The first [`RAMP`] batches are smaller ([`batch_limits`]).
 fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
     let threads = threads.max(1);
-    let (at_least, most) = batch_shards(threads);
     let mut out = Vec::new();
     let (mut from, mut bytes) = (0, 0u64);
+    let mut limits = batch_limits(0, threads, bytes_each);
     for (i, shard) in shards.iter().enumerate() {
         bytes += shard.size;
         let count = i + 1 - from;
-        if (count >= at_least && bytes >= bytes_each && count.is_multiple_of(threads))
+        let (at_least, most, enough_bytes) = limits;
+        if (count >= at_least && bytes >= enough_bytes && count.is_multiple_of(threads))
             || count >= most
         {
             out.push(&shards[from..=i]);
             (from, bytes) = (i + 1, 0);
+            limits = batch_limits(out.len(), threads, bytes_each);
         }
     }
     if from < shards.len() {
@@ -611,13 +613,27 @@ fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
     out
 }
 
-/// The fewest and the most shards of a full batch on `threads` threads:
-/// two per thread (one for a single thread), and [`BATCH_SHARDS`] rounded
-/// down to a multiple of the thread count (at least one per thread).
-fn batch_shards(threads: usize) -> (usize, usize) {
-    let at_least = if threads <= 1 { 1 } else { 2 * threads };
-    let most = (BATCH_SHARDS / threads.max(1) * threads).max(threads);
-    (at_least, most)
+/// Batches of a pass that ramp up to the full size. Nothing overlaps the
+/// reading of a pass's first batch: the pool waits for all of it. So the
+/// first batch is an eighth of `bytes_each` and one shard per thread, and
+/// the next ones a quarter and a half, each read while the one before
+/// runs (on Parquet 60+6+6 a full first batch kept the pool idle for
+/// about 0.2 s).
+const RAMP: usize = 3;
+
+/// Batch `k` of a pass: the fewest shards, the most, and the input bytes
+/// that make it full. In full batches, two shards per thread (one for a
+/// single thread) and [`BATCH_SHARDS`] rounded down to a multiple of the
+/// thread count (at least one per thread); in the first [`RAMP`], one
+/// shard per thread and a fraction of `bytes_each`.
+fn batch_limits(k: usize, threads: usize, bytes_each: u64) -> (usize, usize, u64) {
+    let threads = threads.max(1);
+    let most = (BATCH_SHARDS / threads * threads).max(threads);
+    if k < RAMP {
+        (threads, most, bytes_each >> (RAMP - k))
+    } else {
+        (if threads == 1 { 1 } else { 2 * threads }, most, bytes_each)
+    }
 }
 
 /// Starts reading the inputs of one batch.
@@ -1030,20 +1046,21 @@ mod tests {
     }
 
     /// Batches cover the shards in order, each closes as soon as it has
-    /// enough shards and bytes (or the most shards), and none is empty.
+    /// enough shards and bytes for its place (or the most shards), and
+    /// none is empty.
     fn check(sizes: &[u64], threads: usize, bytes_each: u64) -> Vec<usize> {
         let all = shards(sizes);
         let cut = batches(&all, threads, bytes_each);
         let flat: Vec<&Shard> = cut.iter().flat_map(|b| b.iter()).collect();
         assert_eq!(flat.len(), all.len());
         assert!(flat.iter().zip(&all).all(|(a, b)| std::ptr::eq(*a, b)));
-        let (at_least, most) = batch_shards(threads);
-        let enough = |b: &[Shard]| {
-            let bytes: u64 = b.iter().map(|s| s.size).sum();
-            (b.len() >= at_least && bytes >= bytes_each && b.len().is_multiple_of(threads))
-                || b.len() >= most
-        };
         for (i, b) in cut.iter().enumerate() {
+            let (at_least, most, enough_bytes) = batch_limits(i, threads, bytes_each);
+            let enough = |b: &[Shard]| {
+                let bytes: u64 = b.iter().map(|s| s.size).sum();
+                (b.len() >= at_least && bytes >= enough_bytes && b.len().is_multiple_of(threads))
+                    || b.len() >= most
+            };
             assert!(!b.is_empty() && b.len() <= most);
             assert!(!enough(&b[..b.len() - 1]), "batch {i} went on past enough");
             if i + 1 < cut.len() {
@@ -1061,19 +1078,22 @@ mod tests {
     fn batches_cover_the_shards_in_order() {
         const MB16: u64 = 16 << 20;
         assert_eq!(check(&[], 2, MB16), Vec::<usize>::new());
-        assert_eq!(check(&[4 << 20; 10], 2, MB16), vec![4, 4, 2]);
+        // the ramp: one shard a thread and 2 MB, then 4 MB, 8 MB; then 16 MB
+        // and two shards a thread
+        assert_eq!(check(&[4 << 20; 14], 2, MB16), vec![2, 2, 2, 4, 4]);
+        assert_eq!(check(&[1_400_000; 40], 2, MB16), vec![2, 4, 6, 12, 12, 4]);
         check(&[100 << 10; 1200], 2, MB16);
         check(&[1 << 30, 1, 1, 1 << 30, 1, 5 << 20, 0, 0], 2, MB16);
         assert_eq!(check(&[0; 150], 4, MB16), vec![64, 64, 22]);
         assert_eq!(check(&[0; 150], 3, MB16), vec![63, 63, 24]);
         // 3.4 MB shards: 5 make 16 MB, but 5 on 2 threads leave one idle
         // for a shard's time; 6 do not
-        assert_eq!(check(&[3_400_000; 13], 2, MB16), vec![6, 6, 1]);
-        assert_eq!(check(&[3_400_000; 13], 3, MB16), vec![6, 6, 1]);
+        assert_eq!(check(&[3_400_000; 21], 2, MB16), vec![2, 2, 4, 6, 6, 1]);
+        assert_eq!(check(&[3_400_000; 22], 3, MB16), vec![3, 3, 3, 6, 6, 1]);
         // more threads than BATCH_SHARDS: a batch still gives each one a shard
         assert_eq!(check(&[0; 150], 100, MB16), vec![100, 50]);
         // no byte target (the single-threaded build): the fewest shards
-        assert_eq!(check(&[1; 10], 2, 0), vec![4, 4, 2]);
+        assert_eq!(check(&[1; 12], 2, 0), vec![2, 2, 2, 4, 2]);
         assert_eq!(check(&[64 << 20; 3], 1, 0), vec![1, 1, 1]);
         assert_eq!(check(&[64 << 20; 3], 1, MB16), vec![1, 1, 1]);
     }
