@@ -164,10 +164,10 @@ fn tune_allocator() {}
 /// How far the resident memory may grow past what it was after the last
 /// release before [`release_free_memory`] hands free memory back. Handing
 /// it all back after every few shards made each next shard fault its pages
-/// in again (on Parquet 100+10+10, 138,000 page faults against 57,000, and
-/// a fifth of the wall time); releasing only on growth still keeps the peak
-/// from creeping up with the number of shards as freed buffers fragment the
-/// heap.
+/// in again (the whole job on Parquet 100+10+10: about 140,000 page faults
+/// that way, 78,000 this way); releasing only on growth still keeps the
+/// peak from creeping up with the number of shards as freed buffers
+/// fragment the heap.
 const RELEASE_AFTER_GROWTH: u64 = 64 << 20;
 
 /// Hands the heap's free memory back to the system once the resident
