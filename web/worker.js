@@ -211,7 +211,10 @@ async function openOutput() {
     return memoryOutput(name);
   }
   lastOutput = name;
-  const MAX_PENDING = 4;
+  // chunks (512 KiB each) sent to the writer and not yet written: 16 MiB
+  // at most; with 4 the pass waited on the writer's replies (CSV 60+6+6,
+  // threads: 2.63 against 2.55 s, medians of 4 interleaved runs)
+  const MAX_PENDING = 32;
   let pending = 0;
   let failed = null;
   let wake = null;
