@@ -164,8 +164,8 @@ fn swar_mask(bytes: &[u8], needles: &[u8]) -> u64 {
         !(((x & LOW7) + LOW7) | x | LOW7)
     }
     let mut mask = 0u64;
-    for (k, word) in bytes.chunks_exact(8).enumerate() {
-        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+    for (k, word) in bytes.as_chunks::<8>().0.iter().enumerate() {
+        let w = u64::from_le_bytes(*word);
         let ends = needles
             .iter()
             .fold(0, |e, &n| e | zero_bytes(w ^ (ONES * u64::from(n))));

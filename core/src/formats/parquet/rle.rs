@@ -86,8 +86,8 @@ fn unpack(run: &[u8], width: usize, mask: u64, n: usize, out: &mut Vec<u32>) {
     out.reserve(n);
     let mut i = 0;
     if (1..=16).contains(&width) {
-        // a group of 8 values is `width` bytes: one 16-byte load each
-        // while that stays within the run
+        // a group of 8 values is `width` bytes: two 8-byte loads each
+        // (16 bytes) while that stays within the run
         let groups = if run.len() >= 16 {
             ((run.len() - 16) / width + 1).min(n / 8)
         } else {
