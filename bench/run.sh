@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark: the shardimpute CLI, Polars and DuckDB doing the same job
 # (pass 1 over train, pass 2 over train/val/test) on the same data, runs
-# interleaved, median of BENCH_REPEAT runs each. Prints one table per set
-# (wall s, MB/s, ms/MB, peak RSS, ratio to shardimpute), the cost per MB
+# interleaved (each repeat runs every contender on every set), median of
+# BENCH_REPEAT runs each. Prints one table per set (wall s, MB/s, ms/MB,
+# peak RSS, ratio to shardimpute), the cost per MB
 # across the CSV sets, and the targets with PASS/FAIL. Stops with an error
 # if a contender writes fewer shards or computes other fill values than
 # shardimpute. See bench/README.md.
@@ -97,12 +98,17 @@ run_one() {
 median() { tr ' ' '\n' | sort -g | awk 'NF { v[n++] = $1 } END { print (n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) }'; }
 largest() { tr ' ' '\n' | sort -g | tail -1; }
 
-declare -A WALLS RSSES MB
+declare -A WALLS RSSES MB SHARDS
 for set in "${SETS[@]}"; do
-  input="$DATA/$set"
-  shards=$(shard_count "$input")
-  MB[$set]=$(find "$input" -type f -name 'part-*' -printf '%s\n' | awk '{ s += $1 } END { printf "%.3f", s / 1e6 }')
-  for r in $(seq "$REPEAT"); do
+  SHARDS[$set]=$(shard_count "$DATA/$set")
+  MB[$set]=$(find "$DATA/$set" -type f -name 'part-*' -printf '%s\n' | awk '{ s += $1 } END { printf "%.3f", s / 1e6 }')
+done
+# a repeat runs every set, so each set's median sees the same phases of a
+# shared machine (a slow minute would otherwise fall on one set and skew
+# the cost per MB across sets)
+for r in $(seq "$REPEAT"); do
+  for set in "${SETS[@]}"; do
+    input="$DATA/$set"
     for c in "${CONTENDERS[@]}"; do
       # stderr kept aside (shardimpute warns about the all-missing column
       # on every run), shown if the run fails
@@ -110,7 +116,7 @@ for set in "${SETS[@]}"; do
         || { cat "$OUT/stderr" >&2; echo "bench: $c failed on $set" >&2; exit 1; }
       read -r wall rss <<<"$out"
       got=$(shard_count "$OUT/run")
-      [ "$got" -eq "$shards" ] || { echo "bench: $c wrote $got of $shards shards of $set" >&2; exit 1; }
+      [ "$got" -eq "${SHARDS[$set]}" ] || { echo "bench: $c wrote $got of ${SHARDS[$set]} shards of $set" >&2; exit 1; }
       if [ "$r" = 1 ]; then
         if [ "$c" = shardimpute ]; then
           rm -rf "$OUT/ref" && mkdir "$OUT/ref"
