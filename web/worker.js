@@ -15,6 +15,9 @@ const JOB_TYPES = ['training', 'validation', 'testing', 'calibration'];
 const OUTPUT_PREFIX = 'shardimpute-';
 // training shards pass 1 keeps in memory so pass 2 need not read them again
 const KEEP_FOR_FILL = 256 * 2 ** 20;
+// the warm-up's shards (warm-up/ beside this file), each standing in for
+// this many training shards
+const WARM_UP = { files: ['part.csv', 'part.parquet'], trainShards: 8 };
 
 let api; // the wasm-bindgen module
 let files = []; // the dataset: [{ path, file }], paths relative to its folder
@@ -24,6 +27,10 @@ let lastOutput = null; // OPFS name of the last zip
 let busy = false; // a run is going on
 
 const ready = start();
+// then the warm-up (below), in the background: requests that use the
+// engine wait for it, so the page is ready at once and a folder picked
+// meanwhile is listed when it ends
+const warmedUp = ready.then(warmUp, () => {});
 
 async function start() {
   api = THREADED ? await import('./shardimpute_wasm.js') : await import('./st/shardimpute_wasm.js');
@@ -35,6 +42,40 @@ async function start() {
   }
   removeOldOutputs();
   return { threaded: THREADED, threads: api.threadCount(), defaults: api.defaultSettings() };
+}
+
+/**
+ * Runs both passes once over a small built-in dataset (warm-up/: the
+ * sample's training rows as one CSV and one Parquet shard), the zip
+ * discarded. The browser compiles the engine's hot code with its
+ * optimizing compiler only after it has run a while, on the same cores:
+ * without this, the page's first run pays for that compile while it runs.
+ * An embedding page that does not serve warm-up/ only loses the head
+ * start (a warning); an engine error here is a bug (logged as an error).
+ */
+async function warmUp() {
+  for (const name of WARM_UP.files) {
+    let file;
+    try {
+      file = await (await fetchOk(`./warm-up/${name}`)).blob();
+    } catch (e) {
+      console.warn(`engine warm-up skipped: ${errorText(e)}`);
+      return;
+    }
+    const ext = name.slice(name.lastIndexOf('.'));
+    const shard = (split, i) => ({ path: `${split}/part-${String(i).padStart(5, '0')}${ext}`, file });
+    const shards = [...Array.from({ length: WARM_UP.trainShards }, (_, i) => shard('train', i)), shard('val', 0), shard('test', 0)];
+    let job = null;
+    try {
+      job = new api.Job('training', undefined, shards);
+      await job.fit({ keepForFill: KEEP_FOR_FILL });
+      await job.fill({ zip: new WritableStream() });
+    } catch (e) {
+      console.error(`engine warm-up failed on ${name}: ${errorText(e)}`);
+    } finally {
+      job?.free();
+    }
+  }
 }
 
 const handlers = {
@@ -111,6 +152,7 @@ self.onmessage = async ({ data: { id, type, args } }) => {
     if (EXCLUSIVE.has(type)) {
       if (busy) throw new Error('a run is in progress: cancel it first');
       busy = owner = true;
+      await warmedUp;
     }
     self.postMessage({ id, result: await handlers[type](args ?? {}, info) });
   } catch (e) {

@@ -2,7 +2,7 @@
 // after pass 1, editing a fill value and re-running pass 2, a split folder
 // picked directly, model_artifacts/ inside the dataset folder, files
 // flagged as ignored, and the column names shown before a run (CSV, gzip
-// CSV, Parquet).
+// CSV, Parquet), and the engine's warm-up at start.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -278,5 +278,43 @@ else:
     assert.deepEqual(Object.keys(dict), [evil]);
     assert.deepEqual(page.problems.filter((p) => !/\/x\b|404/.test(p)), []);
     await page.context().close();
+  });
+  test('the engine warms up on warm-up/ at start; without it, or with a damaged file, the page still runs', async () => {
+    // a page on the app whose requests for `file` get `reply`, with every
+    // console message (the worker's included) collected
+    const openWith = async (file, reply) => {
+      const context = await app.browser.newContext();
+      const page = await context.newPage();
+      const messages = [];
+      page.on('console', (m) => messages.push(`${m.type()}: ${m.text()}`));
+      if (file) await page.route(`**/warm-up/${file}`, reply);
+      await page.goto(app.server.url);
+      await page.getByTestId('mode').filter({ hasText: /threads: \d+/ }).waitFor({ timeout: 60_000 });
+      return { page, messages };
+    };
+    const runSample = async (page) => {
+      await page.getByTestId('sample').click();
+      assert.match(await finalStatus(page), /^done: 6 shards, 720 rows \(rows in = rows out\)/);
+    };
+    const warmUp = (messages) => messages.filter((m) => /warm-up/.test(m));
+
+    // a run waits for the warm-up, so its messages are in by the end
+    const served = await openWith(null);
+    await runSample(served.page);
+    assert.deepEqual(warmUp(served.messages), [], 'both warm-up files run without a word');
+    await served.page.context().close();
+
+    const missing = await openWith('part.csv', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await runSample(missing.page);
+    assert.deepEqual(warmUp(missing.messages), ['warning: engine warm-up skipped: cannot load ./warm-up/part.csv: HTTP 404']);
+    await missing.page.context().close();
+
+    // the engine itself reads the file: damaged Parquet is its error
+    const damaged = await openWith('part.parquet', (route) => route.fulfill({ status: 200, body: Buffer.from('PAR1 not a parquet file PAR1') }));
+    await runSample(damaged.page);
+    const [message, ...more] = warmUp(damaged.messages);
+    assert.match(message, /^error: engine warm-up failed on part\.parquet: train\/part-\d{5}\.parquet: /);
+    assert.deepEqual(more, []);
+    await damaged.page.context().close();
   });
 });
