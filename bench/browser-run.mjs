@@ -3,8 +3,16 @@
 // the wall seconds from the click on Run to the element's `done` event, timed
 // in the page. Used by bench/browser.sh.
 //
-//   node bench/browser-run.mjs --input bench-data/csv --mode threads|single [--threads N] [--runs N]
+//   node bench/browser-run.mjs --input bench-data/csv --mode threads|single [--threads N] [--runs N] [--cpu]
+//
+// --cpu (Linux) also prints, after each run, the CPU seconds Chromium's
+// threads used during it, by process type and thread name (from /proc):
+// `renderer:DedicatedWorker` is the page's workers (the thread pool, the
+// coordinator, the zip's writer), `browser:ThreadPoolForeg` mostly the
+// reading of the picked files, `renderer:ThreadPoolForeg` V8's background
+// compiles and garbage collection.
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { finalStatus, launchProfile, openApp, serveDist } from '../tests/browser/helpers.mjs';
 
@@ -21,6 +29,41 @@ const threads = arg('--threads');
 // opening the app sees; later ones find the engine compiled and its memory
 // grown)
 const runs = Number(arg('--runs') ?? 1);
+const cpu = args.includes('--cpu');
+
+/** CPU ticks so far of every Chromium thread, by `pid/tid`, with a name `type:thread`. */
+function chromiumThreads() {
+  const threads = new Map();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('chrom')) continue;
+      const type = cmd.match(/--type=([a-z-]+)/)?.[1] ?? 'browser';
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = tid === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        // utime and stime: fields 14 and 15, counted after the name
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads.set(`${pid}/${tid}`, { name: `${type}:${name}`, ticks: Number(fields[11]) + Number(fields[12]) });
+      }
+    } catch {
+      // a process or thread that ended meanwhile
+    }
+  }
+  return threads;
+}
+
+/**
+ * "name=seconds ..." of the CPU used between two `chromiumThreads()`,
+ * largest first (ticks are 1/100 s: USER_HZ on Linux).
+ */
+function cpuBetween(before, after) {
+  const by = new Map();
+  for (const [key, { name, ticks }] of after) by.set(name, (by.get(name) ?? 0) + ticks - (before.get(key)?.ticks ?? 0));
+  const total = [...by.values()].reduce((a, b) => a + b, 0);
+  const parts = [...by].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return `cpu ${(total / 100).toFixed(2)} s: ${parts.map(([n, t]) => `${n}=${(t / 100).toFixed(2)}`).join(' ')}`;
+}
 
 const server = await serveDist(mode === 'threads');
 // a normal on-disk profile, as a user's browser has (see launchProfile)
@@ -48,12 +91,14 @@ try {
           host.addEventListener('error', end, { once: true });
         }),
     );
+    const before = cpu ? chromiumThreads() : null;
     await page.getByTestId('run').click();
     // the status wait keeps its timeout: a run that never ends fails
     const [wall, status] = await Promise.all([timed, finalStatus(page, 3_600_000)]);
     if (!status.startsWith('done')) throw new Error(status);
     // "wall mode status", one line a run
     console.log(`${wall.toFixed(3)}\t${shown}\t${status}`);
+    if (cpu) console.log(`  ${cpuBetween(before, chromiumThreads())}`);
   }
 } finally {
   await browser.close();
