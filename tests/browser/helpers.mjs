@@ -69,10 +69,6 @@ export function serveDist(isolate) {
 }
 
 /**
- * A page on the served app with console errors and uncaught exceptions
- * collected in `page.problems` (tests assert it stays empty).
- */
-/**
  * Serves dist/ (with COOP/COEP when `isolate`) and starts Chromium for the
  * tests of the enclosing `describe`; `app.open()` gives a fresh page.
  */
@@ -94,6 +90,10 @@ export function useApp(isolate) {
   return app;
 }
 
+/**
+ * A page on the served app with console errors and uncaught exceptions
+ * collected in `page.problems` (tests assert it stays empty).
+ */
 export async function openApp(browser, url) {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
