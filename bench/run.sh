@@ -82,6 +82,9 @@ fi
 run_one() {
   local input=$2
   rm -rf "$OUT/run"
+  # the last run's output written back to disk first, not during this one
+  # (after a large set, writeback would slow whichever contender runs next)
+  sync
   case $1 in
     shardimpute)
       $PY bench/measure.py -- "$CLI" run --job-type training --input "$input" --output "$OUT/run" \
