@@ -168,6 +168,7 @@ fn tune_allocator() {}
 /// that way, 78,000 this way); releasing only on growth still keeps the
 /// peak from creeping up with the number of shards as freed buffers
 /// fragment the heap.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const RELEASE_AFTER_GROWTH: u64 = 64 << 20;
 
 /// Hands the heap's free memory back to the system once the resident
