@@ -283,6 +283,17 @@ fn the_reports_of_the_reference_step_are_written() {
     assert_eq!(r["imputation_summary"]["x"]["cells_filled"]["val"], 1);
     let text = std::fs::read_to_string(out.join("model_artifacts/imputation_summary.txt")).unwrap();
     assert!(text.contains("x: numerical mean, fill value 2.0"), "{text}");
+    // a string column also tells its distinct values (what memory grows with)
+    assert!(
+        text.contains(
+            "  c: text mode, fill value a, missing in training 1 (33.33%), 2 distinct values\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("x: numerical mean, fill value 2.0, missing in training 1 (33.33%),"),
+        "{text}"
+    );
 }
 
 /// Every file under `dir` with its bytes.

@@ -206,9 +206,15 @@ pub fn summary_text(input: &ReportInput<'_>) -> String {
             for c in &plan.columns {
                 match (&c.strategy, &c.fill_value) {
                     (Some(s), Some(v)) => {
+                        // a string column's distinct values: what pass 1's
+                        // memory grows with
+                        let distinct = c
+                            .distinct
+                            .map(|n| format!(", {n} distinct values"))
+                            .unwrap_or_default();
                         let _ = writeln!(
                             t,
-                            "  {}: {} {}, fill value {}, missing in training {} ({:.2}%)",
+                            "  {}: {} {}, fill value {}, missing in training {} ({:.2}%){distinct}",
                             c.name,
                             c.ctype.name(),
                             s.name(),
