@@ -6,7 +6,8 @@
 //   node bench/browser-run.mjs --input bench-data/csv --mode threads|single [--threads N] [--runs N] [--cpu]
 //
 // --cpu (Linux) also prints, after each run, the CPU seconds Chromium's
-// threads used during it, by process type and thread name (from /proc):
+// threads used during it, by process type and thread name (from /proc,
+// sampled every 250 ms, so a thread that ends with the run counts too):
 // `renderer:DedicatedWorker` is the page's workers (the thread pool, the
 // coordinator, the zip's writer), `browser:ThreadPoolForeg` mostly the
 // reading of the picked files, `renderer:ThreadPoolForeg` V8's background
@@ -92,13 +93,24 @@ try {
         }),
     );
     const before = cpu ? chromiumThreads() : null;
+    // threads that end during the run (the zip's writer ends with it) are
+    // seen by sampling: each thread's last ticks are kept
+    const seen = new Map();
+    const sample = () => {
+      for (const [key, t] of chromiumThreads()) seen.set(key, t);
+    };
+    const sampler = cpu ? setInterval(sample, 250) : null;
     await page.getByTestId('run').click();
     // the status wait keeps its timeout: a run that never ends fails
     const [wall, status] = await Promise.all([timed, finalStatus(page, 3_600_000)]);
     if (!status.startsWith('done')) throw new Error(status);
     // "wall mode status", one line a run
     console.log(`${wall.toFixed(3)}\t${shown}\t${status}`);
-    if (cpu) console.log(`  ${cpuBetween(before, chromiumThreads())}`);
+    if (cpu) {
+      clearInterval(sampler);
+      sample();
+      console.log(`  ${cpuBetween(before, seen)}`);
+    }
   }
 } finally {
   await browser.close();
