@@ -21,6 +21,9 @@ shards = sorted((root / "web" / "sample" / "train").glob("part-*.csv"))
 texts = [p.read_bytes() for p in shards]
 header = texts[0].split(b"\n", 1)[0] + b"\n"
 assert all(t.startswith(header) for t in texts), "the sample's shards differ in header"
+# joined as they are: a shard without a final newline would run its last
+# row into the next shard's first
+assert all(t.endswith(b"\n") for t in texts), "a sample shard does not end with a newline"
 (out / "part.csv").write_bytes(header + b"".join(t[len(header):] for t in texts))
 rows = pd.concat([pd.read_csv(p) for p in shards], ignore_index=True)
 rows.to_parquet(out / "part.parquet", compression="snappy", index=False)

@@ -22,8 +22,8 @@ const KEEP_FOR_FILL = 256 * 2 ** 20;
 // there, so a shorter warm-up left it to the user's first run (Parquet
 // 60+6+6, threads: 1.23 s against 1.11 s, 6 interleaved runs each)
 const WARM_UP = [
-  { file: 'part.csv', trainShards: 8 },
-  { file: 'part.parquet', trainShards: 96 },
+  { name: 'part.csv', trainShards: 8 },
+  { name: 'part.parquet', trainShards: 96 },
 ];
 
 let api; // the wasm-bindgen module
@@ -61,7 +61,7 @@ async function start() {
  * start (a warning); an engine error here is a bug (logged as an error).
  */
 async function warmUp() {
-  for (const { file: name, trainShards } of WARM_UP) {
+  for (const { name, trainShards } of WARM_UP) {
     let file;
     try {
       file = await (await fetchOk(`./warm-up/${name}`)).blob();
