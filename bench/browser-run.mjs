@@ -7,11 +7,15 @@
 //
 // --cpu (Linux) also prints, after each run, the CPU seconds Chromium's
 // threads used during it, by process type and thread name (from /proc,
-// sampled every 250 ms, so a thread that ends with the run counts too):
-// `renderer:DedicatedWorker` is the page's workers (the thread pool, the
-// coordinator, the zip's writer), `browser:ThreadPoolForeg` mostly the
-// reading of the picked files, `renderer:ThreadPoolForeg` V8's background
-// compiles and garbage collection.
+// sampled every 250 ms, so a thread that ends with the run counts too),
+// and their minor page faults (fresh memory: each costs the kernel a few
+// microseconds). The page's workers are told apart: `worker:coordinator`
+// (web/worker.js: reads the files, copies them into wasm memory and the
+// zip's chunks out of it), `worker:pool` (the engine's threads),
+// `worker:writer` (web/writer.js, started by the run). Of the others,
+// `browser:ThreadPoolForeg` is mostly the reading of the picked files,
+// `renderer:ThreadPoolForeg` V8's background compiles and garbage
+// collection, `renderer:main` the page itself.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +36,10 @@ const threads = arg('--threads');
 const runs = Number(arg('--runs') ?? 1);
 const cpu = args.includes('--cpu');
 
-/** CPU ticks so far of every Chromium thread, by `pid/tid`, with a name `type:thread`. */
+/**
+ * CPU ticks and minor page faults so far of every Chromium thread, by
+ * `pid/tid`, with a name `type:thread`.
+ */
 function chromiumThreads() {
   const threads = new Map();
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -43,9 +50,13 @@ function chromiumThreads() {
       for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
         const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const name = tid === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        // utime and stime: fields 14 and 15, counted after the name
+        // minflt, utime and stime: fields 10, 14 and 15, counted after the name
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        threads.set(`${pid}/${tid}`, { name: `${type}:${name}`, ticks: Number(fields[11]) + Number(fields[12]) });
+        threads.set(`${pid}/${tid}`, {
+          name: `${type}:${name}`,
+          ticks: Number(fields[11]) + Number(fields[12]),
+          faults: Number(fields[7]),
+        });
       }
     } catch {
       // a process or thread that ended meanwhile
@@ -55,15 +66,43 @@ function chromiumThreads() {
 }
 
 /**
- * "name=seconds ..." of the CPU used between two `chromiumThreads()`,
- * largest first (ticks are 1/100 s: USER_HZ on Linux).
+ * The role of a page's worker thread: the run starts the zip's writer; of
+ * the workers already there, the coordinator is the first (it starts the
+ * engine's pool).
+ */
+function roles(before) {
+  const isWorker = (name) => name === 'renderer:DedicatedWorker';
+  const tid = (key) => Number(key.split('/')[1]);
+  const old = [...before].filter(([, t]) => isWorker(t.name)).map(([key]) => key);
+  const coordinator = old.sort((a, b) => tid(a) - tid(b))[0];
+  return (key, name) => {
+    if (!isWorker(name)) return name;
+    if (!before.has(key)) return 'worker:writer';
+    return key === coordinator ? 'worker:coordinator' : 'worker:pool';
+  };
+}
+
+/**
+ * Two lines: "cpu TOTAL s: name=seconds ..." of the CPU used between two
+ * `chromiumThreads()` (ticks are 1/100 s: USER_HZ on Linux), and "minor
+ * faults TOTAL: name=count ...", largest first.
  */
 function cpuBetween(before, after) {
-  const by = new Map();
-  for (const [key, { name, ticks }] of after) by.set(name, (by.get(name) ?? 0) + ticks - (before.get(key)?.ticks ?? 0));
-  const total = [...by.values()].reduce((a, b) => a + b, 0);
-  const parts = [...by].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).slice(0, 8);
-  return `cpu ${(total / 100).toFixed(2)} s: ${parts.map(([n, t]) => `${n}=${(t / 100).toFixed(2)}`).join(' ')}`;
+  const role = roles(before);
+  const cpu = new Map();
+  const faults = new Map();
+  for (const [key, { name, ticks, faults: f }] of after) {
+    const r = role(key, name);
+    cpu.set(r, (cpu.get(r) ?? 0) + ticks - (before.get(key)?.ticks ?? 0));
+    faults.set(r, (faults.get(r) ?? 0) + f - (before.get(key)?.faults ?? 0));
+  }
+  const line = (by, label, unit, show) => {
+    const total = [...by.values()].reduce((a, b) => a + b, 0);
+    const parts = [...by].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    return `${label} ${show(total)}${unit}: ${parts.map(([n, v]) => `${n}=${show(v)}`).join(' ')}`;
+  };
+  const seconds = (t) => (t / 100).toFixed(2);
+  return `${line(cpu, 'cpu', ' s', seconds)}\n  ${line(faults, 'minor faults', '', String)}`;
 }
 
 const server = await serveDist(mode === 'threads');
