@@ -83,6 +83,15 @@ export interface FillOptions extends PassOptions {
    * shards finish (each write awaited), then closed; aborted on an error.
    */
   zip?: WritableStream<Uint8Array>;
+  /**
+   * Chunks of the zip the reader is done with, pushed back here by it while
+   * the pass runs: the engine writes the next chunks into them (the last
+   * one first, the list emptied as it goes) instead of making new ones. A
+   * chunk pushed here must not be read or kept any more. The web app gives
+   * back each chunk once it is in the file: fresh memory for every chunk
+   * cost the browser a page fault every 4 KiB.
+   */
+  spareChunks?: Uint8Array[];
 }
 /** Every artifact by file name: carried files, then ours. */
 export type Artifacts = Record<string, Uint8Array> & {

@@ -3,7 +3,8 @@
 // the coordinator's next batch of shards instead of following it.
 //
 // Protocol (from web/worker.js): { type: 'open', name } -> { type: 'opened' };
-// { type: 'write', bytes } (transferred) -> { type: 'written' };
+// { type: 'write', bytes } (transferred) -> { type: 'written', buffer }
+// (the chunk's buffer, transferred back for the next chunks);
 // { type: 'close' } -> { type: 'closed', file }; { type: 'discard' } ->
 // { type: 'discarded' }. Any failure -> { type: 'error', error }.
 
@@ -27,7 +28,7 @@ self.onmessage = async ({ data }) => {
         const n = handle.write(data.bytes, { at });
         if (n !== data.bytes.length) throw new Error('browser storage is full: the output zip does not fit');
         at += n;
-        self.postMessage({ type: 'written' });
+        self.postMessage({ type: 'written', buffer: data.bytes.buffer }, [data.bytes.buffer]);
         break;
       }
       case 'close':

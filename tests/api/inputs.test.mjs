@@ -163,8 +163,12 @@ for (const name of CASES) {
   });
 }
 
-test('shards larger than a zip chunk: entries span chunks (each taken by the reader), the zip is whole and the CLI\'s files', { timeout: 120_000 }, async () => {
-  // a training split of three ~0.9 MB CSV shards, a validation and a test shard
+/**
+ * A dataset whose outputs are larger than a zip chunk: a training split of
+ * three ~0.9 MB CSV shards, a validation and a test shard, in a new folder
+ * `dir`; `input` is its input folder and `files` its shards as Blobs.
+ */
+function bigShards() {
   const dir = tmpdir();
   const input = path.join(dir, 'input');
   const shard = (seed, rows) => {
@@ -182,6 +186,11 @@ test('shards larger than a zip chunk: entries span chunks (each taken by the rea
     fs.writeFileSync(path.join(input, split, `part-0000${k}.csv`), shard(seed, 40000));
   }
   const files = list(input).map((p) => ({ path: p, file: new Blob([fs.readFileSync(path.join(input, p))]) }));
+  return { dir, input, files };
+}
+
+test('shards larger than a zip chunk: entries span chunks (each taken by the reader), the zip is whole and the CLI\'s files', { timeout: 120_000 }, async () => {
+  const { dir, input, files } = bigShards();
   const job = new w.Job('training', undefined, files);
   const out = collector(0, true);
   let summary;
@@ -202,6 +211,46 @@ test('shards larger than a zip chunk: entries span chunks (each taken by the rea
   const sizes = out.sizes();
   assert.ok(sizes.every((n) => n <= 512 * 1024), `no chunk over 512 KiB: ${Math.max(...sizes)}`);
   assert.ok(sizes.filter((n) => n === 512 * 1024).length >= 5, `full chunks: ${sizes.join(' ')}`);
+});
+
+test('spareChunks: chunks given back are written into again, every byte over; the zip is the CLI\'s files', { timeout: 120_000 }, async () => {
+  const { dir, input, files } = bigShards();
+  // what no chunk may take: too small, not bytes, detached
+  const detached = new Uint8Array(1 << 20);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  const spare = [detached, 'not bytes', new Uint8Array(16)];
+  const seen = new Set(); // every buffer written to the stream
+  let reused = 0;
+  const chunks = [];
+  const stream = new WritableStream({
+    write(chunk) {
+      if (seen.has(chunk.buffer)) reused++;
+      seen.add(chunk.buffer);
+      chunks.push(Buffer.from(chunk)); // a copy: the chunk is given back below
+      // the reader is done with it: scribbled over, then given back whole,
+      // so a byte the engine did not write again would show in the zip
+      new Uint8Array(chunk.buffer).fill(0xa5);
+      spare.push(new Uint8Array(chunk.buffer));
+    },
+  });
+  const job = new w.Job('training', undefined, files);
+  let summary;
+  let zip;
+  try {
+    await job.fit();
+    summary = await job.fill({ zip: stream, spareChunks: spare });
+    zip = pythonZip(Buffer.concat(chunks));
+    assertSameAsCli(zip.files, runCli({ job: 'training', input, env: '', dir }));
+  } finally {
+    job.free();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(summary.rows_in_equals_rows_out, true);
+  // one buffer served every chunk after the first, the engine taking back
+  // each one as soon as it was given
+  assert.ok(chunks.length > 10, `chunks: ${chunks.length}`);
+  assert.equal(reused, chunks.length - 1);
+  assert.equal(seen.size, 1);
 });
 
 test('ReadableStreams, async iterables and bytes give the CLI\'s output; reads are a few at a time', async () => {

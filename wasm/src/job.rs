@@ -251,12 +251,14 @@ async fn value_bytes(path: &str, v: JsValue) -> Result<JsValue, JsValue> {
     Ok(out.into())
 }
 
-/// What `fit` and `fill` take: `{ onProgress, onShard, zip, signal,
-/// keepForFill }`.
+/// What `fit` and `fill` take: `{ onProgress, onShard, zip, spareChunks,
+/// signal, keepForFill }`.
 struct Options {
     on_progress: Option<Function>,
     on_shard: Option<Function>,
     zip: Option<WritableStream>,
+    /// Pass 2: chunks the zip's reader is done with, written into again.
+    spare_chunks: Option<Array>,
     signal: Option<AbortSignal>,
     /// Pass 1: bytes of training shards to keep for pass 2 to reuse.
     keep_for_fill: u64,
@@ -276,6 +278,7 @@ impl Options {
             on_progress: get("onProgress").and_then(|v| v.dyn_into().ok()),
             on_shard: get("onShard").and_then(|v| v.dyn_into().ok()),
             zip: get("zip").map(|v| v.unchecked_into()),
+            spare_chunks: get("spareChunks").and_then(|v| v.dyn_into().ok()),
             signal: get("signal").and_then(|v| v.dyn_into().ok()),
             keep_for_fill: get("keepForFill")
                 .and_then(|v| v.as_f64())
@@ -536,7 +539,7 @@ impl Job {
     /// Pass 2 over every shard of every split. `onShard(path, bytes)` gets
     /// each output shard, in shard order (awaited when it returns a promise).
     /// Resolves to the run's summary (`imputation_summary.json`'s content).
-    /// Options: `{ onShard, onProgress, signal }`.
+    /// Options: `{ onShard, zip, spareChunks, onProgress, signal }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<Record<string, unknown>>")]
     pub fn fill(
         &self,
@@ -762,11 +765,13 @@ fn run_batch(
 struct ZipOut {
     writer: WritableStreamDefaultWriter,
     zip: core::zip::ZipWriter,
+    /// `spareChunks`: where chunks come from before new ones are made.
+    spare: Option<Array>,
 }
 
 impl ZipOut {
     async fn write(&self, bytes: &[u8]) -> Result<(), JsValue> {
-        self.write_chunk(Uint8Array::from(bytes)).await
+        self.write_parts(&[bytes]).await
     }
 
     async fn write_chunk(&self, chunk: Uint8Array) -> Result<(), JsValue> {
@@ -810,7 +815,9 @@ impl ZipOut {
         let mut part: &[u8] = &[];
         while left > 0 {
             let size = left.min(CHUNK_BYTES);
-            let chunk = Uint8Array::new_with_length(size as u32);
+            let chunk = self
+                .spare_chunk(size)
+                .unwrap_or_else(|| Uint8Array::new_with_length(size as u32));
             let mut at = 0;
             while at < size {
                 if part.is_empty() {
@@ -828,14 +835,29 @@ impl ZipOut {
         }
         Ok(())
     }
+
+    /// The first `size` bytes of a spare chunk (`spareChunks`) at least
+    /// that large, taken from the end of the list; smaller ones, detached
+    /// ones and anything else met on the way are dropped. Every byte of
+    /// it is written over before it is written to the stream.
+    fn spare_chunk(&self, size: usize) -> Option<Uint8Array> {
+        let spare = self.spare.as_ref()?;
+        while spare.length() > 0 {
+            if let Ok(chunk) = spare.pop().dyn_into::<Uint8Array>() {
+                if chunk.length() as usize >= size {
+                    return Some(chunk.subarray(0, size as u32));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Bytes in one chunk written to the zip stream. A chunk is a new
-/// `ArrayBuffer` that the stream's reader owns: a small one is still in the
-/// CPU's cache when the web app's writer copies it into the file (with
-/// chunks of 64 MB that copy took the writer 0.58 s of CPU on a 294 MB zip,
-/// with these 0.03-0.05 s), and the browser reuses its memory instead of
-/// mapping fresh pages for each.
+/// `ArrayBuffer` that the stream's reader owns (or one it gave back in
+/// `spareChunks`): a small one is still in the CPU's cache when the web
+/// app's writer copies it into the file (with chunks of 64 MB that copy
+/// took the writer 0.58 s of CPU on a 294 MB zip, with these 0.03-0.05 s).
 const CHUNK_BYTES: usize = 512 << 10;
 
 /// One pass (see `run_pass_to`); with `options.zip`, a fill also writes the
@@ -851,6 +873,7 @@ async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsVa
     let mut out = ZipOut {
         writer,
         zip: Default::default(),
+        spare: options.spare_chunks.clone(),
     };
     let result = async {
         let summary = run_pass_to(state.clone(), pass, &options, Some(&mut out)).await?;
