@@ -278,8 +278,7 @@ async function openOutput() {
     if (data.type === 'written') {
       pending--;
       if (spare.length < MAX_PENDING) spare.push(new Uint8Array(data.buffer));
-    }
-    else if (data.type === 'error') failed = data.error;
+    } else if (data.type === 'error') failed = data.error;
     if (wake && (pending <= MAX_PENDING || failed)) {
       wake();
       wake = null;
