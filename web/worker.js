@@ -269,7 +269,8 @@ async function openOutput() {
   // into: a new chunk each time cost a page fault every 4 KiB (threads,
   // 3 interleaved runs each: the coordinator's faults 157-160k to 97-99k
   // on CSV 60+6+6, 60-62k to 42-46k on Parquet 60+6+6 (1.82 to 1.48 s,
-  // medians), 78-80k to 44k on CSV 1,000+100+100 (3.04 to 2.90 s))
+  // medians), 78-80k to 44k on CSV 1,000+100+100 (3.04 to 2.90 s)). It
+  // holds no more than the chunks in flight: the engine takes from it first
   const spare = [];
   let pending = 0;
   let failed = null;
@@ -277,7 +278,7 @@ async function openOutput() {
   writer.onmessage = ({ data }) => {
     if (data.type === 'written') {
       pending--;
-      if (spare.length < MAX_PENDING) spare.push(new Uint8Array(data.buffer));
+      spare.push(new Uint8Array(data.buffer));
     } else if (data.type === 'error') failed = data.error;
     if (wake && (pending <= MAX_PENDING || failed)) {
       wake();

@@ -770,10 +770,6 @@ struct ZipOut {
 }
 
 impl ZipOut {
-    async fn write(&self, bytes: &[u8]) -> Result<(), JsValue> {
-        self.write_parts(&[bytes]).await
-    }
-
     async fn write_chunk(&self, chunk: Uint8Array) -> Result<(), JsValue> {
         JsFuture::from(self.writer.ready()).await?;
         JsFuture::from(self.writer.write_with_chunk(&chunk)).await?;
@@ -884,7 +880,7 @@ async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsVa
         let end = std::mem::take(&mut out.zip)
             .finish_output()
             .map_err(error)?;
-        out.write(&end).await?;
+        out.write_parts(&[&end]).await?;
         JsFuture::from(out.writer.close()).await?;
         Ok(summary)
     }
