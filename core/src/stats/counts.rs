@@ -1018,11 +1018,14 @@ mod tests {
         for p in &got.parts {
             assert!(p.garbage < COMPACT_FROM || p.garbage * 2 < p.arena.len());
         }
+        // without dropping them the arenas hold 1.27 MB here, over this
+        // bound (1.09 MB). How much garbage each part holds at the end
+        // depends on how the two threads' merges interleave, so no part is
+        // asked for less than the half above
         assert!(
             arena < 2 * live + PARTS * COMPACT_FROM,
             "{arena} bytes for {live}"
         );
-        assert!(got.parts.iter().any(|p| p.garbage < p.arena.len() / 4));
     }
 
     #[test]
