@@ -25,6 +25,8 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 const STRATEGIES = ['mean', 'median', 'mode', 'constant', 'empty'];
+/** The least time between two progress updates of the page (`showProgress`). */
+const PROGRESS_SHOW_MS = 250;
 
 /** The element: starts its worker and UI when first connected. */
 export class ShardImpute extends HTMLElement {
@@ -125,6 +127,8 @@ function start(root, host, options) {
     downloadUrl: null,
     pass: null, // { name, start } of the pass in progress
     lastEvent: 0, // time of the last progress event
+    progressShown: 0, // when the status line last showed progress
+    progressTimer: 0, // the progress waiting to be shown (showProgress)
     runStart: 0,
   };
 
@@ -569,6 +573,7 @@ function start(root, host, options) {
     updateButtons();
     state.pass = null;
     state.runStart = performance.now();
+    state.progressShown = 0;
     $('bar').value = 0;
     $('bar').hidden = false;
     setStatus(type === 'refill' ? 'pass 2 with the edited fill values…' : 'starting…');
@@ -607,10 +612,30 @@ function start(root, host, options) {
     const rate = p.bytesDone / secs;
     const eta = rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : 0;
     const label = p.pass === 'fit' ? 'pass 1 (statistics on train)' : 'pass 2 (filling every shard)';
-    $('bar').value = p.bytesTotal ? p.bytesDone / p.bytesTotal : p.shardsDone / Math.max(p.shardsTotal, 1);
-    setStatus(`${label}: ${p.shardsDone}/${p.shardsTotal} shards · ${(rate / 1e6).toFixed(1)} MB/s · `
+    const bar = p.bytesTotal ? p.bytesDone / p.bytesTotal : p.shardsDone / Math.max(p.shardsTotal, 1);
+    showProgress(bar, `${label}: ${p.shardsDone}/${p.shardsTotal} shards · ${(rate / 1e6).toFixed(1)} MB/s · `
       + `${Math.round(p.rowsDone / secs).toLocaleString('en')} rows/s · ETA ${eta.toFixed(0)} s`);
     emit('progress', p);
+  }
+
+  /**
+   * Shows a run's progress in the bar and the status line, at most every
+   * PROGRESS_SHOW_MS: each change costs the page a frame (style, layout,
+   * paint, and a hit test under the pointer), a few ms of the main thread
+   * that the run's own threads need, and the single-threaded engine sends
+   * one event per shard. The latest one waits for its turn; any other
+   * status replaces it (`setStatus`).
+   */
+  function showProgress(bar, text) {
+    clearTimeout(state.progressTimer);
+    const show = () => {
+      state.progressShown = performance.now();
+      $('bar').value = bar;
+      setStatus(text);
+    };
+    const wait = state.progressShown + PROGRESS_SHOW_MS - performance.now();
+    if (wait <= 0) show();
+    else state.progressTimer = setTimeout(show, wait);
   }
 
   // ---------------------------------------------------------------- results
@@ -656,6 +681,7 @@ function start(root, host, options) {
   }
 
   function setStatus(text, kind = '') {
+    clearTimeout(state.progressTimer);
     const s = $('status');
     s.textContent = text;
     s.className = kind;

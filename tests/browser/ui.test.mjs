@@ -2,7 +2,8 @@
 // after pass 1, editing a fill value and re-running pass 2, a split folder
 // picked directly, model_artifacts/ inside the dataset folder, files
 // flagged as ignored, and the column names shown before a run (CSV, gzip
-// CSV, Parquet), and the engine's warm-up at start.
+// CSV, Parquet), the engine's warm-up at start, and how often progress is
+// shown.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,12 +21,12 @@ function tmp() {
   temps.push(d);
   return d;
 }
+after(() => {
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
 
 describe('the web app', () => {
   const app = useApp(true);
-  after(() => {
-    for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
-  });
 
   test('the sample dataset runs end to end; the table and chart show pass 1', async () => {
     const page = await app.open();
@@ -316,5 +317,55 @@ else:
     assert.match(message, /^error: engine warm-up failed on part\.parquet: train\/part-\d{5}\.parquet: /);
     assert.deepEqual(more, []);
     await damaged.page.context().close();
+  });
+});
+
+describe('the web app, single-threaded', () => {
+  const app = useApp(false);
+
+  test('progress is shown at most every 250 ms, every event still reaches the host, and the last status stays', async () => {
+    // many small shards: the single-threaded engine sends progress far
+    // more often than every 250 ms
+    const dir = path.join(tmp(), 'input');
+    fs.cpSync(fixture('csv-defaults').input, dir, { recursive: true });
+    for (let i = 10; i < 400; i++) {
+      fs.copyFileSync(path.join(dir, 'train/part-00000.csv'), path.join(dir, `train/part-${String(i).padStart(5, '0')}.csv`));
+    }
+    const page = await app.open();
+    assert.match(await page.getByTestId('mode').textContent(), /^single-threaded/);
+    await page.getByTestId('input-folder').setInputFiles(dir);
+    await page.getByTestId('status').filter({ hasText: /^Ready/ }).waitFor();
+    await page.evaluate(() => {
+      window.shown = [];
+      window.events = [];
+      const e = document.querySelector('shard-impute');
+      const status = e.shadowRoot.querySelector('[data-testid="status"]');
+      new MutationObserver(() => window.shown.push({ at: performance.now(), text: status.textContent }))
+        .observe(status, { childList: true, characterData: true, subtree: true });
+      e.addEventListener('progress', ({ detail }) => window.events.push({ at: performance.now(), ...detail }));
+    });
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: /);
+    await page.waitForTimeout(600);
+    const { shown, events } = await page.evaluate(() => ({ shown: window.shown, events: window.events }));
+
+    // the host got every shard's progress: both passes count up to their totals
+    for (const [pass, total] of [['fit', 394], ['fill', 397]]) {
+      const p = events.filter((x) => x.pass === pass);
+      assert.equal(p.at(-1).shardsDone, total, pass);
+    }
+    const progress = shown.filter((s) => /^pass [12] /.test(s.text));
+    assert.ok(progress.length >= 2, `progress shown ${progress.length} times`);
+    // the engine sent events closer together than that (else this test shows nothing)
+    const gaps = (xs) => xs.slice(1).map((x, i) => x.at - xs[i].at);
+    assert.ok(Math.min(...gaps(events)) < 100, `events ${Math.min(...gaps(events)).toFixed(0)} ms apart at least`);
+    assert.ok(events.length > progress.length, `${events.length} events, shown ${progress.length} times`);
+    // a timer may fire a few ms early against performance.now()
+    assert.ok(Math.min(...gaps(progress)) >= 245, `shown ${Math.min(...gaps(progress)).toFixed(0)} ms apart`);
+    // nothing waiting overwrote the result
+    assert.match(shown.at(-1).text, /^done: /);
+    assert.match(await page.getByTestId('status').textContent(), /^done: /);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
   });
 });
