@@ -18,10 +18,11 @@ cache="$root/target/wasm-opt-cache"
 mkdir -p "$cache"
 key=$( (sha256sum "$file" | cut -c1-64; echo "${passes[*]}") | sha256sum | cut -c1-64)
 if [ ! -f "$cache/$key.wasm" ]; then
-  # the features rustc's wasm32 targets emit; nothing new is introduced
+  # the features rustc's wasm32 targets emit, and `simd128` where a build
+  # asks for it; nothing new is introduced
   nice "$wasm_opt" "${passes[@]}" --strip-debug --strip-producers \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
     "$file" -o "$cache/$key.$$.tmp"
   mv "$cache/$key.$$.tmp" "$cache/$key.wasm"
 fi
