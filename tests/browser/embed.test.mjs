@@ -108,6 +108,9 @@ describe('the element in a host page (examples/embed/)', () => {
     await page.getByTestId('run').click();
     const status = await finalStatus(page);
     assert.match(status, /^error: train\/part-00002\.csv: line \d+: invalid CSV/);
+    // no progress waiting to be shown replaces the error (250 ms at most)
+    await page.waitForTimeout(400);
+    assert.equal(await page.getByTestId('status').textContent(), status);
     const errors = (await page.evaluate(() => window.seen)).filter((e) => e.type === 'error').map((e) => e.detail);
     assert.deepEqual(errors, [{ message: status.replace(/^error: /, ''), kind: 'csv' }]);
     assert.equal(await page.getByTestId('download').isVisible(), false);
@@ -122,7 +125,10 @@ describe('the element in a host page (examples/embed/)', () => {
       e.addEventListener('progress', () => e.cancel(), { once: true });
       e.run();
     });
-    assert.match(await finalStatus(page), /^cancelled/);
+    const cancelled = await finalStatus(page);
+    assert.match(cancelled, /^cancelled/);
+    await page.waitForTimeout(400);
+    assert.equal(await page.getByTestId('status').textContent(), cancelled);
     const last = (await page.evaluate(() => window.seen)).at(-1);
     assert.deepEqual(last, { type: 'error', detail: { message: 'cancelled', kind: 'cancelled' } });
     assert.deepEqual(page.problems, []);
