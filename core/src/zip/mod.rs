@@ -8,6 +8,10 @@
 //! 4 GiB, or more than 65,535 entries, use zip64 records. Timestamps are
 //! fixed (1980-01-01), so the same outputs give the same archive bytes.
 
+mod crc;
+
+pub use crc::Crc;
+
 /// Past this, a size or offset needs zip64.
 const LIMIT_32: u64 = 0xFFFF_FFFF;
 /// Past this, the entry count needs zip64.
@@ -16,17 +20,6 @@ const LIMIT_16: u64 = 0xFFFF;
 const FLAG_UTF8: u16 = 1 << 11;
 /// MS-DOS date of 1980-01-01 (time is 00:00).
 const DOS_DATE: u16 = (1 << 5) | 1;
-
-/// The CRC-32 of an entry's data, for [`ZipWriter::push`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Crc(u32);
-
-impl Crc {
-    /// The checksum of `data`.
-    pub fn of(data: &[u8]) -> Crc {
-        Crc(crc32fast::hash(data))
-    }
-}
 
 struct Entry {
     name: String,
