@@ -97,12 +97,19 @@ function collector(slow = 0, take = false) {
       writing++;
       most = Math.max(most, writing);
       if (slow) await new Promise((ok) => setTimeout(ok, slow));
+      offsets.push(chunk.byteOffset);
       chunks.push(Buffer.from(take ? structuredClone(chunk, { transfer: [chunk.buffer] }) : chunk));
       writing--;
     },
   });
+  const offsets = [];
   return {
-    stream, bytes: () => Buffer.concat(chunks), most: () => most, sizes: () => chunks.map((c) => c.length),
+    stream,
+    bytes: () => Buffer.concat(chunks),
+    most: () => most,
+    sizes: () => chunks.map((c) => c.length),
+    // where each chunk's view starts in its buffer
+    offsets: () => offsets,
   };
 }
 
@@ -205,12 +212,32 @@ test('shards larger than a zip chunk: entries span chunks (each taken by the rea
     fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(summary.rows_in_equals_rows_out, true);
-  // outputs larger than a chunk were cut across chunks of 512 KiB
+  // outputs larger than a chunk were cut across chunks of 512 KiB (less
+  // the view's start in its buffer, below)
   const big = [...zip.files].filter(([p, b]) => p.endsWith('.csv') && b.length > 512 * 1024);
   assert.equal(big.length, 5, 'every output shard is larger than a chunk');
   const sizes = out.sizes();
-  assert.ok(sizes.every((n) => n <= 512 * 1024), `no chunk over 512 KiB: ${Math.max(...sizes)}`);
-  assert.ok(sizes.filter((n) => n === 512 * 1024).length >= 5, `full chunks: ${sizes.join(' ')}`);
+  const offsets = out.offsets();
+  assert.ok(sizes.every((n, i) => offsets[i] + n <= 512 * 1024), `no chunk over 512 KiB: ${Math.max(...sizes)}`);
+  assert.ok(sizes.filter((n, i) => offsets[i] + n === 512 * 1024).length >= 5, `full chunks: ${sizes.join(' ')}`);
+  // each chunk's view starts in its buffer where its first byte's place in
+  // the zip is past a multiple of 8 (so the engine copies out of wasm
+  // memory 8 bytes at a time); some do not start at 0
+  let at = 0;
+  sizes.forEach((n, i) => {
+    assert.equal(offsets[i], at % 8, `chunk ${i} at ${at} of the zip starts at ${offsets[i]} in its buffer`);
+    at += n;
+  });
+  assert.ok(offsets.some((o) => o > 0), `offsets: ${offsets.join(' ')}`);
+  // and every entry's data starts at a multiple of 8 in the zip
+  const bytes = out.bytes();
+  for (let p = bytes.indexOf('PK\x03\x04'); p >= 0; p = bytes.indexOf('PK\x03\x04', p + 4)) {
+    const start = p + 30 + bytes.readUInt16LE(p + 26) + bytes.readUInt16LE(p + 28);
+    const name = bytes.toString('utf8', p + 30, p + 30 + bytes.readUInt16LE(p + 26));
+    if (!zip.files.has(name)) continue; // those bytes are inside a shard's data
+    assert.equal(start % 8, 0, `${name}'s data starts at ${start}`);
+    p = start + zip.files.get(name).length - 4;
+  }
 });
 
 test('spareChunks: chunks given back are written into again, every byte over; the zip is the CLI\'s files', { timeout: 120_000 }, async () => {

@@ -787,6 +787,7 @@ impl ZipOut {
     /// [`CHUNK_BYTES`]: a batch of small shards makes few writes, and the
     /// chunks stay small enough that the browser reuses their memory.
     async fn add_all(&mut self, outputs: &[Output]) -> Result<(), JsValue> {
+        let start = self.zip.len();
         let headers: Vec<Vec<u8>> = outputs
             .iter()
             .map(|(path, bytes, crc)| {
@@ -799,21 +800,32 @@ impl ZipOut {
             .zip(outputs)
             .flat_map(|(header, (_, bytes, _))| [&header[..], &bytes[..]])
             .collect();
-        self.write_parts(&parts).await
+        self.write_parts(&parts, start).await
     }
 
     /// Bytes copied from wasm memory into chunks of [`CHUNK_BYTES`] (the
-    /// last one shorter), each written when full. A chunk is not touched
-    /// once written: its reader may take (detach) its buffer.
-    async fn write_parts(&self, parts: &[&[u8]]) -> Result<(), JsValue> {
+    /// last one shorter), each written when full; `start` is where they
+    /// go in the archive. A chunk is not touched once written: its reader
+    /// may take (detach) its buffer.
+    ///
+    /// Each chunk is a view that starts as far into its buffer as its
+    /// first byte's place in the archive is past a multiple of 8. The
+    /// archive starts each shard's data at a multiple of 8 (core's zip),
+    /// as the allocator does the shard's bytes in wasm memory, so both
+    /// ends of a copy are 8-aligned: the JS engine copies 8 bytes at a
+    /// time out of shared memory then, a byte at a time otherwise.
+    async fn write_parts(&self, parts: &[&[u8]], start: u64) -> Result<(), JsValue> {
         let mut left: usize = parts.iter().map(|p| p.len()).sum();
         let mut parts = parts.iter().copied();
         let mut part: &[u8] = &[];
+        let mut lead = (start % 8) as usize;
         while left > 0 {
-            let size = left.min(CHUNK_BYTES);
+            let size = left.min(CHUNK_BYTES - lead);
             let chunk = self
-                .spare_chunk(size)
-                .unwrap_or_else(|| Uint8Array::new_with_length(size as u32));
+                .spare_chunk(lead + size)
+                .unwrap_or_else(|| Uint8Array::new_with_length((lead + size) as u32))
+                .subarray(lead as u32, (lead + size) as u32);
+            lead = 0;
             let mut at = 0;
             while at < size {
                 if part.is_empty() {
@@ -877,10 +889,11 @@ async fn run_pass(state: Rc<State>, pass: Pass, options: Options) -> Result<JsVa
         for (name, bytes) in files {
             out.add(&format!("model_artifacts/{name}"), &bytes).await?;
         }
+        let start = out.zip.len();
         let end = std::mem::take(&mut out.zip)
             .finish_output()
             .map_err(error)?;
-        out.write_parts(&[&end]).await?;
+        out.write_parts(&[&end], start).await?;
         JsFuture::from(out.writer.close()).await?;
         Ok(summary)
     }

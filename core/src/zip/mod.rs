@@ -20,6 +20,15 @@ const LIMIT_16: u64 = 0xFFFF;
 const FLAG_UTF8: u16 = 1 << 11;
 /// MS-DOS date of 1980-01-01 (time is 00:00).
 const DOS_DATE: u16 = (1 << 5) | 1;
+/// Every entry's data starts at a multiple of this in the archive: a
+/// shard's bytes and their copy in the archive are then equally aligned,
+/// which JavaScript engines copy 8 bytes at a time out of shared wasm
+/// memory (byte by byte otherwise: V8 took 0.1 s of a 294 MB zip).
+const ALIGN: u64 = 8;
+/// Bytes of the alignment extra field before its padding: the field of
+/// Android's zipalign (ID 0xD935: the alignment as a u16, then zeros),
+/// which readers skip as any unknown field.
+const ALIGN_FIELD: usize = 6;
 
 struct Entry {
     name: String,
@@ -88,7 +97,12 @@ impl ZipWriter {
         put32(&mut out, small);
         put32(&mut out, small);
         put16(&mut out, name.len() as u16);
-        put16(&mut out, if zip64 { 20 } else { 0 });
+        // the extra fields: zip64 sizes when needed, then padding up to
+        // where the data starts at a multiple of ALIGN in the archive
+        let zip64_len = if zip64 { 20 } else { 0 };
+        let unpadded = self.offset + (30 + name.len() + zip64_len + ALIGN_FIELD) as u64;
+        let pad = (ALIGN - unpadded % ALIGN) % ALIGN;
+        put16(&mut out, (zip64_len + ALIGN_FIELD) as u16 + pad as u16);
         out.extend_from_slice(name.as_bytes());
         if zip64 {
             put16(&mut out, 0x0001);
@@ -96,6 +110,10 @@ impl ZipWriter {
             put64(&mut out, size);
             put64(&mut out, size);
         }
+        put16(&mut out, 0xD935);
+        put16(&mut out, 2 + pad as u16);
+        put16(&mut out, ALIGN as u16);
+        out.resize(out.len() + pad as usize, 0);
         self.entries.push(Entry {
             name: name.to_string(),
             crc,
@@ -323,6 +341,48 @@ mod tests {
             a.extend(one.finish());
             b.extend(two.finish());
             assert_eq!(a, b, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn every_entry_s_data_starts_at_a_multiple_of_8() {
+        // where the data starts, found as Python's zipfile finds it (the
+        // local header's offset, name and extra lengths), and its bytes
+        for limit in [LIMIT_32, 8] {
+            let entries = sample();
+            let zip = build(limit, &entries);
+            let script = "import sys, zipfile, struct\n\
+                data = open(sys.argv[1], 'rb').read()\n\
+                for i in zipfile.ZipFile(sys.argv[1]).infolist():\n\
+                \x20   n, e = struct.unpack('<HH', data[i.header_offset + 26:i.header_offset + 30])\n\
+                \x20   print(i.header_offset + 30 + n + e)";
+            let dir = std::env::temp_dir().join(format!(
+                "shardimpute-zip-align-{}-{limit}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("out.zip");
+            std::fs::write(&path, &zip).unwrap();
+            let out = Command::new("python3")
+                .args(["-c", script, path.to_str().unwrap()])
+                .output()
+                .expect("python3 runs");
+            std::fs::remove_dir_all(&dir).ok();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let starts: Vec<usize> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| l.parse().unwrap())
+                .collect();
+            assert_eq!(starts.len(), entries.len());
+            for (start, (name, data)) in starts.iter().zip(&entries) {
+                assert_eq!(start % 8, 0, "{name} starts at {start} (limit {limit})");
+                assert_eq!(&zip[*start..*start + data.len()], &data[..], "{name}");
+            }
         }
     }
 
