@@ -81,6 +81,8 @@ export interface FillOptions extends PassOptions {
    * The zip of every output shard and artifact (`model_artifacts/...`),
    * ending with `_shardimpute_manifest.json` and `_SUCCESS`, written as
    * shards finish (each write awaited), then closed; aborted on an error.
+   * Chunks are of up to 512 KiB; one may start up to 7 bytes into its
+   * buffer (`byteOffset`).
    */
   zip?: WritableStream<Uint8Array>;
   /**
