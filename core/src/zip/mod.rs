@@ -264,20 +264,18 @@ mod tests {
         out
     }
 
-    /// Python's zipfile reads the archive back: names, bytes, CRCs.
-    fn python_reads(zip: &[u8], entries: &[(&str, Vec<u8>)]) {
+    /// What a Python `script` prints, given the archive's path as its
+    /// argument; the script must succeed.
+    fn python(zip: &[u8], script: &str) -> Vec<u8> {
         let dir = std::env::temp_dir().join(format!(
-            "shardimpute-zip-{}-{}",
+            "shardimpute-zip-{}-{}-{}",
             std::process::id(),
-            zip.len()
+            zip.len(),
+            script.len()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.zip");
         std::fs::write(&path, zip).unwrap();
-        let script = "import sys, zipfile, json\n\
-            z = zipfile.ZipFile(sys.argv[1])\n\
-            assert z.testzip() is None\n\
-            print(json.dumps([[i.filename, z.read(i).hex(), i.compress_type] for i in z.infolist()]))";
         let out = Command::new("python3")
             .args(["-c", script, path.to_str().unwrap()])
             .output()
@@ -285,10 +283,20 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
         assert!(
             out.status.success(),
-            "python zipfile rejected the archive: {}",
+            "python rejected the archive: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let got: Vec<(String, String, u32)> = serde_json::from_slice(&out.stdout).unwrap();
+        out.stdout
+    }
+
+    /// Python's zipfile reads the archive back: names, bytes, CRCs.
+    fn python_reads(zip: &[u8], entries: &[(&str, Vec<u8>)]) {
+        let script = "import sys, zipfile, json\n\
+            z = zipfile.ZipFile(sys.argv[1])\n\
+            assert z.testzip() is None\n\
+            print(json.dumps([[i.filename, z.read(i).hex(), i.compress_type] for i in z.infolist()]))";
+        let out = python(zip, script);
+        let got: Vec<(String, String, u32)> = serde_json::from_slice(&out).unwrap();
         assert_eq!(got.len(), entries.len());
         for ((name, hex, method), (want_name, want_data)) in got.iter().zip(entries) {
             assert_eq!(name, want_name);
@@ -356,24 +364,7 @@ mod tests {
                 for i in zipfile.ZipFile(sys.argv[1]).infolist():\n\
                 \x20   n, e = struct.unpack('<HH', data[i.header_offset + 26:i.header_offset + 30])\n\
                 \x20   print(i.header_offset + 30 + n + e)";
-            let dir = std::env::temp_dir().join(format!(
-                "shardimpute-zip-align-{}-{limit}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join("out.zip");
-            std::fs::write(&path, &zip).unwrap();
-            let out = Command::new("python3")
-                .args(["-c", script, path.to_str().unwrap()])
-                .output()
-                .expect("python3 runs");
-            std::fs::remove_dir_all(&dir).ok();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let starts: Vec<usize> = String::from_utf8(out.stdout)
+            let starts: Vec<usize> = String::from_utf8(python(&zip, script))
                 .unwrap()
                 .lines()
                 .map(|l| l.parse().unwrap())
