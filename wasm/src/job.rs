@@ -809,16 +809,17 @@ impl ZipOut {
     /// may take (detach) its buffer.
     ///
     /// Each chunk is a view that starts as far into its buffer as its
-    /// first byte's place in the archive is past a multiple of 8. The
-    /// archive starts each shard's data at a multiple of 8 (core's zip),
-    /// as the allocator does the shard's bytes in wasm memory, so both
-    /// ends of a copy are 8-aligned: the JS engine copies 8 bytes at a
-    /// time out of shared memory then, a byte at a time otherwise.
+    /// first byte's place in the archive is past a multiple of 8
+    /// ([`core::zip::ALIGN`]). The archive starts each shard's data at a
+    /// multiple of 8, as the allocator does the shard's bytes in wasm
+    /// memory, so both ends of a copy are 8-aligned: the JS engine copies
+    /// 8 bytes at a time out of shared memory then, a byte at a time
+    /// otherwise.
     async fn write_parts(&self, parts: &[&[u8]], start: u64) -> Result<(), JsValue> {
         let mut left: usize = parts.iter().map(|p| p.len()).sum();
         let mut parts = parts.iter().copied();
         let mut part: &[u8] = &[];
-        let mut lead = (start % 8) as usize;
+        let mut lead = (start % core::zip::ALIGN) as usize;
         while left > 0 {
             let size = left.min(CHUNK_BYTES - lead);
             let chunk = self

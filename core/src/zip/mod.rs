@@ -24,7 +24,7 @@ const DOS_DATE: u16 = (1 << 5) | 1;
 /// shard's bytes and their copy in the archive are then equally aligned,
 /// which JavaScript engines copy 8 bytes at a time out of shared wasm
 /// memory (byte by byte otherwise: V8 took 0.1 s of a 294 MB zip).
-const ALIGN: u64 = 8;
+pub const ALIGN: u64 = 8;
 /// Bytes of the alignment extra field before its padding: the field of
 /// Android's zipalign (ID 0xD935: the alignment as a u16, then zeros),
 /// which readers skip as any unknown field.
