@@ -267,12 +267,11 @@ mod tests {
     /// What a Python `script` prints, given the archive's path as its
     /// argument; the script must succeed.
     fn python(zip: &[u8], script: &str) -> Vec<u8> {
-        let dir = std::env::temp_dir().join(format!(
-            "shardimpute-zip-{}-{}-{}",
-            std::process::id(),
-            zip.len(),
-            script.len()
-        ));
+        // one folder per call: tests run in parallel
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("shardimpute-zip-{}-{call}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.zip");
         std::fs::write(&path, zip).unwrap();
