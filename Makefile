@@ -19,6 +19,7 @@ help:
 	@echo "make bench-engine  the wasm engine alone in Node beside the CLI, one thread each"
 	@echo "make bench-memory  peak memory as the shard count grows"
 	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
+	@echo "make conformance-soak  SOAK_CASES (500) random cases against the oracle, from a new seed"
 
 ## every test, as CI runs it
 test: lint native-test python-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test edge-test npm-test
@@ -55,6 +56,17 @@ python-test:
 	.venv-py/bin/maturin build --profile dev -m python/Cargo.toml --out target/wheels-dev
 	.venv-py/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels-dev/shardimpute-*.whl
 	.venv-py/bin/python -m unittest discover -s python/tests -v
+
+## random conformance cases against the oracle (tests/fixtures/random_cases.py),
+## many, from a new seed that it prints: SOAK_CASES (default 500), SOAK_SEED
+## (`make test` runs 24 from seed 1)
+.PHONY: conformance-soak
+conformance-soak:
+	scripts/setup.sh native
+	scripts/setup.sh python
+	seed=$${SOAK_SEED:-$$(date +%s)}; echo "conformance-soak: seed $$seed"; \
+	  SHARDIMPUTE_RANDOM_SEED=$$seed SHARDIMPUTE_RANDOM_CASES=$${SOAK_CASES:-500} \
+	  $(CARGO) test -p shardimpute --test conformance random_cases
 
 ## regenerate the conformance fixtures (tests/fixtures/) with the pinned oracle
 .PHONY: fixtures

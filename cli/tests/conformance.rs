@@ -39,26 +39,29 @@ fn oracle() -> PathBuf {
     repo_root().join("tests/fixtures/oracle.py")
 }
 
-/// For each case, the numbers of its text input that pandas reads to another
-/// double than the correctly rounded one (`oracle.py floats`, computed once
-/// for every case).
+/// The numbers of each case's text input that pandas reads to another
+/// double than the correctly rounded one (`oracle.py floats`, one run for
+/// all the cases), by case name.
+fn floats_of(cases: &[PathBuf]) -> HashMap<String, Arc<HashMap<String, f64>>> {
+    let mut args: Vec<String> = vec![oracle().to_string_lossy().into(), "floats".into()];
+    args.extend(cases.iter().map(|c| c.to_string_lossy().into_owned()));
+    let json: HashMap<String, HashMap<String, String>> =
+        serde_json::from_str(&python_run(&args)).unwrap();
+    json.into_iter()
+        .map(|(case, m)| {
+            let m = m
+                .into_iter()
+                .map(|(text, v)| (text, v.parse::<f64>().unwrap()))
+                .collect();
+            (case, Arc::new(m))
+        })
+        .collect()
+}
+
+/// [`floats_of`] a fixture case (computed once for every case).
 fn pandas_reads(case: &Path) -> Arc<HashMap<String, f64>> {
     static ALL: OnceLock<HashMap<String, Arc<HashMap<String, f64>>>> = OnceLock::new();
-    let all = ALL.get_or_init(|| {
-        let mut args: Vec<String> = vec![oracle().to_string_lossy().into(), "floats".into()];
-        args.extend(cases().iter().map(|c| c.to_string_lossy().into_owned()));
-        let json: HashMap<String, HashMap<String, String>> =
-            serde_json::from_str(&python_run(&args)).unwrap();
-        json.into_iter()
-            .map(|(case, m)| {
-                let m = m
-                    .into_iter()
-                    .map(|(text, v)| (text, v.parse::<f64>().unwrap()))
-                    .collect();
-                (case, Arc::new(m))
-            })
-            .collect()
-    });
+    let all = ALL.get_or_init(|| floats_of(&cases()));
     all.get(&case_name(case)).cloned().unwrap_or_default()
 }
 
@@ -167,8 +170,15 @@ fn assert_shard_kept(
     }
 }
 
-/// Runs one case on one input (the case's own, or a variant of it) and checks everything.
-fn check_case(case: &Path, input: &Path, threads: &str, what: &str) {
+/// Runs one case on one input (the case's own, or a variant of it) and
+/// checks everything; `reads`: the case's [`floats_of`].
+fn check_case(
+    case: &Path,
+    input: &Path,
+    threads: &str,
+    what: &str,
+    reads: Arc<HashMap<String, f64>>,
+) {
     let job = std::fs::read_to_string(case.join("job_type.txt"))
         .unwrap()
         .trim()
@@ -222,7 +232,6 @@ fn check_case(case: &Path, input: &Path, threads: &str, what: &str) {
     assert_pickles_equal(&artifacts.join("impute_dict.pkl"), &want_pkl);
 
     // every cell of every split, against the expected answers
-    let reads = pandas_reads(case);
     let mut compared = 0;
     for e in std::fs::read_dir(&expected).unwrap() {
         let p = e.unwrap().path();
@@ -324,7 +333,7 @@ fn fixtures_as_given() {
         .map(|case| {
             let what = case_name(&case);
             Run::new(what.clone(), move || {
-                check_case(&case, &case.join("input"), "4", &what)
+                check_case(&case, &case.join("input"), "4", &what, pandas_reads(&case))
             })
         })
         .collect();
@@ -338,7 +347,7 @@ fn fixtures_on_one_thread() {
         .map(|case| {
             let what = format!("{} (1 thread)", case_name(&case));
             Run::new(what.clone(), move || {
-                check_case(&case, &case.join("input"), "1", &what)
+                check_case(&case, &case.join("input"), "1", &what, pandas_reads(&case))
             })
         })
         .collect();
@@ -380,9 +389,62 @@ fn csv_fixtures_as_tsv_gzip_and_parquet() {
             let what = format!("{} as {to}", case_name(&case));
             let case2 = case.clone();
             runs.push(Run::new(what.clone(), move || {
-                check_case(&case2, &input, "2", &what)
+                check_case(&case2, &input, "2", &what, pandas_reads(&case2))
             }));
         }
     }
+    run_all(runs);
+}
+
+/// Random cases (`random_cases.py`: datasets, formats and settings drawn
+/// from a seed, expected answers from the oracle), each on 1, 2 or 4
+/// threads: `SHARDIMPUTE_RANDOM_CASES` of them (default 24) from seed
+/// `SHARDIMPUTE_RANDOM_SEED` (default 1). `make conformance-soak` runs
+/// many from a new seed.
+#[test]
+fn random_cases_match_the_oracle() {
+    let var = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .map(|v| {
+                v.parse()
+                    .unwrap_or_else(|_| panic!("{name}={v}: not a number"))
+            })
+            .unwrap_or(default)
+    };
+    let (count, seed) = (
+        var("SHARDIMPUTE_RANDOM_CASES", 24),
+        var("SHARDIMPUTE_RANDOM_SEED", 1),
+    );
+    python_exe();
+    let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    python_run(&[
+        repo_root()
+            .join("tests/fixtures/random_cases.py")
+            .to_string_lossy()
+            .into(),
+        "--out".into(),
+        root.path().to_string_lossy().into(),
+        "--seed".into(),
+        seed.to_string(),
+        "--count".into(),
+        count.to_string(),
+    ]);
+    let cases: Vec<PathBuf> = (0..count)
+        .map(|k| root.path().join(format!("random-{seed}-{k}")))
+        .collect();
+    let reads = floats_of(&cases);
+    let runs = cases
+        .into_iter()
+        .enumerate()
+        .map(|(k, case)| {
+            let threads = ["1", "2", "4"][k % 3];
+            let what = format!("{} ({threads} threads)", case_name(&case));
+            let reads = reads.get(&case_name(&case)).cloned().unwrap_or_default();
+            Run::new(what.clone(), move || {
+                check_case(&case, &case.join("input"), threads, &what, reads)
+            })
+        })
+        .collect();
     run_all(runs);
 }

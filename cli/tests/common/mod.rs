@@ -398,7 +398,10 @@ pub fn parquet_cells(data: Vec<u8>) -> Cells {
                                 .is_some_and(|a| a.value(i).is_nan()),
                             _ => false,
                         };
-                        if c.is_null(i) || nan {
+                        // logical: a column of Arrow type Null (a shard whose
+                        // column is all missing) has no null buffer
+                        let null = c.logical_nulls().is_some_and(|n| n.is_null(i));
+                        if null || nan {
                             return None;
                         }
                         let s = f.value(i).to_string();
