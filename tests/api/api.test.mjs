@@ -10,7 +10,7 @@
 // Needs `make dist` (for dist/st/), `cargo build -p shardimpute` and the
 // pinned .venv-test Python (scripts/setup.sh python).
 
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -92,8 +92,9 @@ function pythonJson(script, args) {
 }
 
 
+/** A case: a fixture's name, or the folder of a random case. */
 function caseInfo(name) {
-  const dir = path.join(fixtures, name);
+  const dir = path.isAbsolute(name) ? name : path.join(fixtures, name);
   return {
     dir,
     env: fs.readFileSync(path.join(dir, 'env.txt'), 'utf8'),
@@ -101,13 +102,17 @@ function caseInfo(name) {
   };
 }
 
-/** Runs a whole job through the API; returns the output files by path. */
-async function runApi(name) {
+/**
+ * Runs a whole job through the API; returns the output files by path.
+ * `keepForFill`: as the web app runs it (pass 1's shards and missing cells
+ * kept for pass 2).
+ */
+async function runApi(name, { keepForFill = 0 } = {}) {
   const c = caseInfo(name);
   const job = new w.Job(c.job, w.settingsFromEnv(c.env), shardFiles(path.join(c.dir, 'input')));
   const progress = [];
   if (c.job === 'training') {
-    const plan = await job.fit({ onProgress: (p) => progress.push(p) });
+    const plan = await job.fit({ onProgress: (p) => progress.push(p), keepForFill });
     assert.ok(plan.columns.length > 0);
   } else {
     await job.addArtifacts(artifactFiles(path.join(c.dir, 'artifacts_in')));
@@ -141,9 +146,26 @@ function runCli(name) {
   return files;
 }
 
-for (const name of fs.readdirSync(fixtures).filter((n) => fs.existsSync(path.join(fixtures, n, 'job_type.txt')))) {
-  test(`${name}: the API's output is byte-identical to the CLI's and has the expected fill values`, async () => {
-    const { out, progress, summary } = await runApi(name);
+// Random cases (tests/fixtures/random_cases.py; expected answers from the
+// pandas oracle), run as the web app runs a job: SHARDIMPUTE_API_RANDOM_CASES
+// of them (default 12) from seed SHARDIMPUTE_RANDOM_SEED (default 1)
+const RANDOM_CASES = Number(process.env.SHARDIMPUTE_API_RANDOM_CASES ?? 12);
+const RANDOM_SEED = Number(process.env.SHARDIMPUTE_RANDOM_SEED ?? 1);
+const randomRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'shardimpute-api-random-'));
+after(() => fs.rmSync(randomRoot, { recursive: true, force: true }));
+if (RANDOM_CASES > 0) {
+  execFileSync(python, [path.join(fixtures, 'random_cases.py'), '--out', randomRoot, '--seed', String(RANDOM_SEED),
+    '--count', String(RANDOM_CASES)], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+const cases = [
+  ...fs.readdirSync(fixtures).filter((n) => fs.existsSync(path.join(fixtures, n, 'job_type.txt'))),
+  ...Array.from({ length: RANDOM_CASES }, (_, k) => path.join(randomRoot, `random-${RANDOM_SEED}-${k}`)),
+];
+
+for (const name of cases) {
+  const random = path.isAbsolute(name);
+  test(`${path.basename(name)}: the API's output is byte-identical to the CLI's and has the expected fill values`, async () => {
+    const { out, progress, summary } = await runApi(name, { keepForFill: random ? 256 << 20 : 0 });
     const want = runCli(name);
     // the CLI's folder also holds its manifest (listing the API's files,
     // with their sizes) and _SUCCESS
@@ -158,7 +180,7 @@ for (const name of fs.readdirSync(fixtures).filter((n) => fs.existsSync(path.joi
       assert.ok(untimed(p, out.get(p)).equals(untimed(p, bytes)), `${p} differs from the CLI's`);
     }
     // the fill values are the fixture's expected ones, to the bit
-    const expected = path.join(fixtures, name, 'expected/impute_dict.json');
+    const expected = path.join(caseInfo(name).dir, 'expected/impute_dict.json');
     if (fs.existsSync(expected)) {
       const got = JSON.parse(out.get('model_artifacts/impute_dict.json').toString());
       const dict = JSON.parse(fs.readFileSync(expected, 'utf8'));
