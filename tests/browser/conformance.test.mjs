@@ -8,35 +8,51 @@
 //
 //   node --test tests/browser/      (after make dist)
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import {
   OUR_ARTIFACTS, PUBLISHED, REPORT_KEYS, assertPicklesEqual, assertPublished, assertTablesMatch, downloadZip, fixture,
-  pythonWithPyarrow,
+  fixtures, pythonWithPyarrow, tmpdir,
   readCsv, readParquet, readZip, runJob, useApp,
 } from './helpers.mjs';
 
-const CASES = ['csv-defaults', 'parquet-defaults', 'csv-inference'];
 // the Parquet cells are read with pyarrow: no pyarrow is a failure, not a skip
 const pyarrow = pythonWithPyarrow();
+// and random cases (tests/fixtures/random_cases.py: other data, formats
+// and settings, expected answers from the same oracle):
+// SHARDIMPUTE_BROWSER_RANDOM_CASES of them (default 4) from seed
+// SHARDIMPUTE_RANDOM_SEED (default 1)
+const RANDOM_CASES = Number(process.env.SHARDIMPUTE_BROWSER_RANDOM_CASES ?? 4);
+const RANDOM_SEED = Number(process.env.SHARDIMPUTE_RANDOM_SEED ?? 1);
+const randomRoot = tmpdir();
+after(() => fs.rmSync(randomRoot, { recursive: true, force: true }));
+execFileSync(pyarrow, [path.join(fixtures, 'random_cases.py'), '--out', randomRoot, '--seed', String(RANDOM_SEED),
+  '--count', String(RANDOM_CASES)], { stdio: ['ignore', 'ignore', 'pipe'] });
+const CASES = ['csv-defaults', 'parquet-defaults', 'csv-inference',
+  ...Array.from({ length: RANDOM_CASES }, (_, k) => path.join(randomRoot, `random-${RANDOM_SEED}-${k}`))];
 
 /**
- * Rows and missing cells per column of each split of a fixture's input, as
- * pandas reads it (read_csv's default NA strings; Parquet nulls and NaN).
+ * Rows and missing cells per column of each split of a case's input, as
+ * pandas reads it (the oracle's reading: the case's NA strings; Parquet
+ * nulls and NaN).
  */
-function pandasMissing(dir) {
+function pandasMissing(c) {
   const script = `
 import json, os, sys
-import pandas as pd
+from pathlib import Path
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[3])
+import oracle
+env = oracle.load_env(sys.argv[2])
 out = {}
 for split in sorted(os.listdir(sys.argv[1])):
     rows, missing = 0, {}
     for f in sorted(os.listdir(os.path.join(sys.argv[1], split))):
-        p = os.path.join(sys.argv[1], split, f)
-        df = pd.read_parquet(p) if f.endswith('.parquet') else pd.read_csv(p, sep='\\t' if '.tsv' in f else ',')
+        df = oracle.read_shard(Path(sys.argv[1], split, f), env)
         rows += len(df)
         for c, n in df.isna().sum().items():
             missing[c] = missing.get(c, 0) + int(n)
@@ -47,7 +63,7 @@ print(json.dumps(out))
 sys.stdout.flush()
 os._exit(0)
 `;
-  return JSON.parse(execFileSync(pyarrow, ['-c', script, dir]).toString());
+  return JSON.parse(execFileSync(pyarrow, ['-c', script, c.input, path.join(c.dir, 'env.txt'), fixtures]).toString());
 }
 
 /** The fill values a fixture expects: its expected impute_dict.json, or the pickle it gives, as Python loads it. */
@@ -64,7 +80,7 @@ function checkReports(c, zip) {
   for (const k of REPORT_KEYS) assert.ok(k in report, `imputation_report.json has \`${k}\``);
   assert.match(report.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.ok(Math.abs(Date.parse(report.timestamp) - Date.now()) < 600e3, `timestamp ${report.timestamp} is now`);
-  const input = pandasMissing(c.input);
+  const input = pandasMissing(c);
   const dict = expectedDict(c);
   assert.deepEqual(Object.keys(report.imputation_summary), Object.keys(dict), 'imputed columns');
   for (const [col, v] of Object.entries(dict)) {
@@ -141,7 +157,8 @@ function checkExpected(t, c, zip) {
     if (names.every((n) => n.endsWith('.parquet'))) {
       tables = readParquet(pyarrow, names.map((n) => zip.get(n)));
     } else {
-      tables = names.map((n) => readCsv(zip.get(n).toString('utf8'), n.includes('.tsv') ? '\t' : ','));
+      const text = (n) => (n.endsWith('.gz') ? zlib.gunzipSync(zip.get(n)) : zip.get(n)).toString('utf8');
+      tables = names.map((n) => readCsv(text(n), n.includes('.tsv') ? '\t' : ','));
     }
     const got = { header: tables[0].header, rows: tables.flatMap((tb) => tb.rows) };
     for (const tb of tables) assert.deepEqual(tb.header, got.header, `${split}: shards agree on the header`);
@@ -174,7 +191,7 @@ for (const isolated of [true, false]) {
     });
 
     for (const name of CASES) {
-      test(`${name}: the zip matches the expected answers`, async (t) => {
+      test(`${path.basename(name)}: the zip matches the expected answers`, async (t) => {
         const c = fixture(name);
         const page = await app.open();
         const status = await runJob(page, c);

@@ -207,10 +207,11 @@ export function readZip(buf) {
 export { tree };
 
 /** A fixture case: its folder, env text and job type. */
+/** A case: a fixture's name, or the folder of another case (a random one). */
 export function fixture(name) {
-  const dir = path.join(fixtures, name);
+  const dir = path.isAbsolute(name) ? name : path.join(fixtures, name);
   return {
-    name,
+    name: path.basename(dir),
     dir,
     input: path.join(dir, 'input'),
     env: fs.readFileSync(path.join(dir, 'env.txt'), 'utf8'),
