@@ -8,6 +8,7 @@ SHARDIMPUTE_BIN names the native binary (default: target/debug/shardimpute).
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import json
@@ -32,7 +33,31 @@ from shardimpute import FillPlan, ShardImputeError, State
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 BIN = Path(os.environ.get("SHARDIMPUTE_BIN", ROOT / "target" / "debug" / "shardimpute"))
-CASES = sorted(p for p in FIXTURES.iterdir() if (p / "job_type.txt").is_file())
+ORACLE_PYTHON = ROOT / ".venv-test" / "bin" / "python"
+
+
+def random_cases(count: int, seed: int) -> List[Path]:
+    """Random cases (tests/fixtures/random_cases.py: other data, formats
+    and settings, expected answers from the same oracle), written in the
+    oracle's venv to a folder removed at exit."""
+    if count <= 0:
+        return []
+    root = Path(tempfile.mkdtemp(prefix="shardimpute-py-random-"))
+    atexit.register(shutil.rmtree, root, True)
+    subprocess.run(
+        [str(ORACLE_PYTHON), str(FIXTURES / "random_cases.py"), "--out", str(root),
+         "--seed", str(seed), "--count", str(count)],
+        check=True, capture_output=True, timeout=600,
+    )
+    return [root / f"random-{seed}-{k}" for k in range(count)]
+
+
+# the fixtures, and 4 random cases (SHARDIMPUTE_PY_RANDOM_CASES) from seed 1
+# (SHARDIMPUTE_RANDOM_SEED)
+CASES = sorted(p for p in FIXTURES.iterdir() if (p / "job_type.txt").is_file()) + random_cases(
+    int(os.environ.get("SHARDIMPUTE_PY_RANDOM_CASES", "4")),
+    int(os.environ.get("SHARDIMPUTE_RANDOM_SEED", "1")),
+)
 # pandas' default NA strings (the conformance rule's missing cells)
 PANDAS_NA = {
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
@@ -126,9 +151,8 @@ def pandas_reads(case: Path) -> Dict[str, float]:
     than the correctly rounded one (`oracle.py floats`, in the oracle's
     venv, .venv-test)."""
     if not _READS:
-        py = ROOT / ".venv-test" / "bin" / "python"
         r = subprocess.run(
-            [str(py), str(FIXTURES / "oracle.py"), "floats", *map(str, CASES)],
+            [str(ORACLE_PYTHON), str(FIXTURES / "oracle.py"), "floats", *map(str, CASES)],
             capture_output=True, check=True, timeout=600,
         )
         for name, m in json.loads(r.stdout).items():
