@@ -161,7 +161,9 @@ def pandas_reads(case: Path) -> Dict[str, float]:
 
 
 def read_csv_text(data: bytes, delimiter: str) -> List[List[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter))
+    """The records of a CSV/TSV text; blank lines are no record (pandas skips them)."""
+    rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter)
+    return [r for r in rows if r]
 
 
 def split_rows(out: Path, split: str) -> Tuple[List[str], List[List[Optional[str]]]]:

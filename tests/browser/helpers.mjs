@@ -279,9 +279,12 @@ export function readCsv(text, delimiter = ',') {
   let fields = [];
   let field = '';
   let quoted = false;
+  // nothing on this line yet: a blank line is no record (pandas skips them)
+  let blank = true;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   for (; i < text.length; i++) {
     const c = text[i];
+    if (c !== '\n' && c !== '\r') blank = false;
     if (quoted) {
       if (c === '"' && text[i + 1] === '"') field += text[i++];
       else if (c === '"') quoted = false;
@@ -292,10 +295,13 @@ export function readCsv(text, delimiter = ',') {
       field = '';
     } else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
-      fields.push(field);
-      records.push(fields);
+      if (!blank) {
+        fields.push(field);
+        records.push(fields);
+      }
       fields = [];
       field = '';
+      blank = true;
     } else field += c;
   }
   if (field !== '' || fields.length) {

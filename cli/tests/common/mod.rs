@@ -281,7 +281,8 @@ impl Cells {
 /// Splits RFC 4180 text into records of unquoted field texts. A field that
 /// starts with `"` is quoted (`""` inside is one quote; delimiters and line
 /// breaks inside are data); records end at `\n` or `\r\n`; the last one may
-/// lack a line break. Panics on an unterminated quote or invalid UTF-8.
+/// lack a line break; blank lines are skipped, as pandas skips them.
+/// Panics on an unterminated quote or invalid UTF-8.
 pub fn parse_delimited(data: &[u8], delimiter: u8) -> Vec<Vec<String>> {
     let mut records = Vec::new();
     let mut record: Vec<String> = Vec::new();
@@ -316,8 +317,11 @@ pub fn parse_delimited(data: &[u8], delimiter: u8) -> Vec<Vec<String>> {
             if b == b'\r' {
                 i += 1;
             }
-            record.push(text(&mut field, i));
-            records.push(std::mem::take(&mut record));
+            // a blank line is no record (pandas skips blank lines)
+            if !(record.is_empty() && !field_started) {
+                record.push(text(&mut field, i));
+                records.push(std::mem::take(&mut record));
+            }
             field_started = false;
         } else {
             field.push(b);
