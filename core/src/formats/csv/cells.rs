@@ -40,6 +40,11 @@ impl MissingCells {
         self.rows
     }
 
+    /// At least as many as there are cells (each takes 3 bytes or more).
+    pub fn len_bound(&self) -> usize {
+        self.cells.len() / 3
+    }
+
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.cells.capacity()
@@ -163,11 +168,13 @@ mod tests {
         let text = b"a,b\n,x\n";
         let far = r.finish(text, 1);
         assert_eq!(far.iter().collect::<Vec<_>>(), cells);
+        assert!(far.len_bound() >= cells.len());
         assert!(!far.describe(text), "cells past the text's end");
         let mut r = CellRecorder::default();
         r.push(4, 4, 0);
         let m = r.finish(text, 1);
         assert_eq!(m.rows(), 1);
+        assert_eq!(m.len_bound(), 1);
         assert!(m.describe(text));
         assert!(!m.describe(b"a,b\n,y\n"), "same length, other bytes");
         assert!(!m.describe(b"a,b\n,x\n\n"), "other length");

@@ -29,7 +29,7 @@ pub fn fill(
     let mut fields: Vec<Field> = Vec::new();
     let columns = reader::read_header(&mut reader, &mut fields)?;
     let ncols = columns.len();
-    let mut out = Vec::with_capacity(data.len() + data.len() / 16);
+    let mut out = Vec::new();
     let mut last = 0;
     if settings.rename_dots && columns.iter().any(|c| c.contains("__DOT__")) {
         out.extend_from_slice(&data[..reader.record_start()]);
@@ -55,6 +55,17 @@ pub fn fill(
         })
         .collect();
     let mut filled = vec![0u64; fills.len()];
+    // room for every fill from the start: in wasm, growing a shard-sized
+    // buffer mostly copies it (natively `mremap` moves its pages instead)
+    let longest_fill = fills.iter().map(|(_, f)| f.len()).max().unwrap_or(0);
+    let growth = match cells {
+        Some(cells) => cells
+            .len_bound()
+            .saturating_mul(longest_fill)
+            .min(data.len()),
+        None => data.len() / 16,
+    };
+    out.reserve(data.len() + growth);
     let rows_in = match cells {
         Some(cells) => {
             // column -> its index in `fills`
