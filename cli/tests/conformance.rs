@@ -6,6 +6,8 @@
 //! untouched cells with their exact text, and the fill value in every missing
 //! cell of a filled column. Each CSV case also runs as TSV, gzip and Parquet
 //! (written by `oracle.py convert`, not by the product), on 1, 2 and 4 threads.
+//! Random cases (`tests/fixtures/random_cases.py`, answers from the same
+//! oracle) go through the same checks: see `random_cases_match_the_oracle`.
 
 mod common;
 
