@@ -65,7 +65,11 @@ pub fn fill(
             .min(data.len()),
         None => data.len() / 16,
     };
-    out.reserve(data.len() + growth);
+    // (up to twice the input: where that much memory is not to be had, as
+    // much as before, growing if need be)
+    if out.try_reserve(data.len() + growth).is_err() {
+        out.reserve(data.len() + data.len() / 16);
+    }
     let rows_in = match cells {
         Some(cells) => {
             // column -> its index in `fills`
