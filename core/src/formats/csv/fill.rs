@@ -29,18 +29,6 @@ pub fn fill(
     let mut fields: Vec<Field> = Vec::new();
     let columns = reader::read_header(&mut reader, &mut fields)?;
     let ncols = columns.len();
-    let mut out = Vec::new();
-    let mut last = 0;
-    if settings.rename_dots && columns.iter().any(|c| c.contains("__DOT__")) {
-        out.extend_from_slice(&data[..reader.record_start()]);
-        for (i, c) in columns.iter().enumerate() {
-            if i > 0 {
-                out.push(delimiter);
-            }
-            reader::write_field(&mut out, out_name(c, settings).as_bytes(), delimiter);
-        }
-        last = fields.last().map_or(reader.position(), |f| f.end);
-    }
     // (column index, encoded fill text) for the columns this shard fills
     let by_column = dict.index();
     let fills: Vec<(usize, Vec<u8>)> = columns
@@ -56,19 +44,28 @@ pub fn fill(
         .collect();
     let mut filled = vec![0u64; fills.len()];
     // room for every fill from the start: in wasm, growing a shard-sized
-    // buffer mostly copies it (natively `mremap` moves its pages instead)
+    // buffer mostly copies it (natively `mremap` moves its pages instead).
+    // With the cells, every fill fits (up to twice the input); without
+    // them, or where that much memory is not to be had, a sixteenth more
+    let some_growth = data.len() / 16;
     let longest_fill = fills.iter().map(|(_, f)| f.len()).max().unwrap_or(0);
-    let growth = match cells {
-        Some(cells) => cells
-            .len_bound()
-            .saturating_mul(longest_fill)
-            .min(data.len()),
-        None => data.len() / 16,
-    };
-    // (up to twice the input: where that much memory is not to be had, as
-    // much as before, growing if need be)
+    let growth = cells.map_or(some_growth, |c| {
+        c.len_bound().saturating_mul(longest_fill).min(data.len())
+    });
+    let mut out = Vec::new();
     if out.try_reserve(data.len() + growth).is_err() {
-        out.reserve(data.len() + data.len() / 16);
+        out.reserve(data.len() + some_growth);
+    }
+    let mut last = 0;
+    if settings.rename_dots && columns.iter().any(|c| c.contains("__DOT__")) {
+        out.extend_from_slice(&data[..reader.record_start()]);
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(delimiter);
+            }
+            reader::write_field(&mut out, out_name(c, settings).as_bytes(), delimiter);
+        }
+        last = fields.last().map_or(reader.position(), |f| f.end);
     }
     let rows_in = match cells {
         Some(cells) => {
