@@ -206,8 +206,7 @@ export function readZip(buf) {
 
 export { tree };
 
-/** A fixture case: its folder, env text and job type. */
-/** A case: a fixture's name, or the folder of another case (a random one). */
+/** A case (its folder, env text and job type): a fixture's name, or the folder of another case (a random one). */
 export function fixture(name) {
   const dir = path.isAbsolute(name) ? name : path.join(fixtures, name);
   return {
