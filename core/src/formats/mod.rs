@@ -155,7 +155,10 @@ fn decompress(format: ShardFormat, bytes: Vec<u8>) -> Result<Vec<u8>> {
     if !format.gzip() {
         return Ok(bytes);
     }
-    let mut out = Vec::with_capacity(bytes.len() * 4);
+    // room for a text four times the size, where memory allows (in wasm32
+    // a shard of 512 MiB would ask for more than an allocation may hold)
+    let mut out = Vec::new();
+    let _ = out.try_reserve(bytes.len().saturating_mul(4));
     flate2::read::MultiGzDecoder::new(&bytes[..])
         .read_to_end(&mut out)
         .map_err(|e| Error::gzip(format!("{e} (after {} bytes of output)", out.len())))?;

@@ -76,8 +76,8 @@ pub fn fill(
             }
             for (start, end, column) in cells.iter() {
                 if let Some(&Some(k)) = fill_of.get(column) {
-                    out.extend_from_slice(&data[last..start]);
-                    out.extend_from_slice(&fills[k].1);
+                    append(&mut out, &data[last..start]);
+                    append(&mut out, &fills[k].1);
                     last = end;
                     filled[k] += 1;
                 }
@@ -100,8 +100,8 @@ pub fn fill(
                         na.is_missing(raw)
                     };
                     if missing {
-                        out.extend_from_slice(&data[last..f.start]);
-                        out.extend_from_slice(fill);
+                        append(&mut out, &data[last..f.start]);
+                        append(&mut out, fill);
                         last = f.end;
                         filled[k] += 1;
                     }
@@ -110,7 +110,7 @@ pub fn fill(
             rows_in
         }
     };
-    out.extend_from_slice(&data[last..]);
+    append(&mut out, &data[last..]);
     let rows_out = count_csv_rows(&out, delimiter);
     let report = ShardReport {
         rows_in,
@@ -123,6 +123,25 @@ pub fn fill(
         ..ShardReport::default()
     };
     Ok((out, report))
+}
+
+/// Appends `bytes` to the output. Where it is full, it grows by half (at
+/// least `bytes`), not by doubling as `Vec` does: in wasm32 no allocation
+/// may reach 2 GiB, and doubling a text of 1.1 GB would ask for more than
+/// the text needs.
+#[inline]
+fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    if out.capacity() - out.len() < bytes.len() {
+        grow(out, bytes.len());
+    }
+    out.extend_from_slice(bytes);
+}
+
+#[cold]
+fn grow(out: &mut Vec<u8>, at_least: usize) {
+    if out.try_reserve_exact(at_least.max(out.len() / 2)).is_err() {
+        out.reserve_exact(at_least);
+    }
 }
 
 /// Rows (records after the header) in a CSV/TSV text, counted
