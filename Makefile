@@ -20,6 +20,7 @@ help:
 	@echo "make bench-memory  peak memory as the shard count grows"
 	@echo "make fuzz   every fuzz target for FUZZ_SECONDS (60) each (fuzz/README.md)"
 	@echo "make conformance-soak  SOAK_CASES (500) random cases against the oracle, from a new seed"
+	@echo "make soak-large  the web app on two CSV training shards of about 1 GB each"
 
 ## every test, as CI runs it
 test: lint native-test python-test memory-smoke bench-smoke fuzz-smoke wasm-check web-test api-test edge-test npm-test

@@ -3,6 +3,7 @@
 #   make dist      dist/ (threaded build, needs COOP/COEP) + dist/st/ (single-threaded)
 #   make run       build, then serve dist/ at http://127.0.0.1:8080/ with COOP/COEP
 #   make web-test  browser tests in headless Chromium (tests/browser/)
+#   make soak-large  the web app on two training shards of about 1 GB
 #   make screenshot  docs/screenshot.png (after make dist)
 
 WASM_TARGET := wasm32-unknown-unknown
@@ -26,7 +27,7 @@ WASM_ST_ENV := $(WASM_CC) CARGO_ENCODED_RUSTFLAGS='-Zlocation-detail=none$(FLAG_
 WASM_ST_DIR := target/wasm-st
 WASM_ST_PROFILE := wasm-size
 
-.PHONY: dist run web-test screenshot
+.PHONY: dist run web-test soak-large screenshot
 
 dist:
 	scripts/setup.sh web
@@ -53,6 +54,18 @@ web-test:
 	node --test --test-concurrency=1 tests/browser/
 	@# the browser benchmark's smoke run: every mode on a tiny set, once
 	BENCH_REPEAT=1 BENCH_CLI=target/debug/shardimpute bench/browser.sh tests/fixtures/csv-40-shards/input
+	@# the large-shards soak's smoke run: the same checks on shards of 3 MB
+	scripts/setup.sh bench
+	LARGE_SHARD_BYTES=3000000 node tests/browser/large-shards.mjs "$$(bench/set.sh csv 10 300)"
+
+## the web app (threads) on two CSV training shards of about 1 GB each
+## (tests/browser/large-shards.mjs; LARGE_SHARD_BYTES sets their size)
+soak-large:
+	scripts/setup.sh browser
+	scripts/setup.sh bench
+	$(MAKE) dist
+	$(CARGO) build --release -p shardimpute
+	SHARDIMPUTE_CLI=target/release/shardimpute node tests/browser/large-shards.mjs "$$(bench/set.sh csv 30 30000)"
 
 # docs/screenshot.png: the page after a run on the sample dataset
 screenshot:

@@ -110,5 +110,5 @@ export type ArtifactFile =
 /** Errors thrown or rejected by the engine carry a kind. */
 export interface ShardImputeError extends Error {
   kind: "io" | "layout" | "csv" | "parquet" | "gzip" | "zip" | "schema" | "artifact" | "settings"
-    | "fill_value" | "row_count" | "state" | "internal" | "cancelled";
+    | "fill_value" | "row_count" | "state" | "memory" | "internal" | "cancelled";
 }

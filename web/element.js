@@ -80,9 +80,10 @@ function start(root, host, options) {
 
   const url = new URL(options.worker || './worker.js', options.worker ? document.baseURI : import.meta.url);
   if (options.threads) url.searchParams.set('threads', options.threads);
-  const worker = new Worker(url, { type: 'module' });
+  let worker = null;
   const pending = new Map();
   let nextId = 1;
+  startWorker();
 
   /** Sends a request to the worker; resolves to its result. */
   function call(type, args) {
@@ -93,20 +94,38 @@ function start(root, host, options) {
     });
   }
 
-  worker.onmessage = ({ data }) => {
-    if (data.type === 'progress') return onProgress(data.progress);
-    if (data.type === 'plan') return onPlan(data.plan, data.fillValues);
-    const p = pending.get(data.id);
-    if (!p) return;
-    pending.delete(data.id);
-    if ('error' in data) p.reject(Object.assign(new Error(data.error), { kind: data.kind ?? null }));
-    else p.resolve(data.result);
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    $('mode').textContent = 'failed to start';
-    fail(`the worker failed to start: ${e.message || 'see the browser console'}`);
-  };
+  function startWorker() {
+    worker = new Worker(url, { type: 'module' });
+    worker.onmessage = ({ data }) => {
+      if (data.type === 'progress') return onProgress(data.progress);
+      if (data.type === 'plan') return onPlan(data.plan, data.fillValues);
+      const p = pending.get(data.id);
+      if (!p) return;
+      pending.delete(data.id);
+      if ('error' in data) {
+        p.reject(Object.assign(new Error(data.error), { kind: data.kind ?? null, stopped: !!data.stopped }));
+      } else p.resolve(data.result);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      $('mode').textContent = 'failed to start';
+      fail(`the worker failed to start: ${e.message || 'see the browser console'}`);
+    };
+  }
+
+  /**
+   * A new worker for one whose engine stopped (out of memory, or a bug):
+   * the dataset is listed in it again, so the page can run at once.
+   */
+  async function restartWorker() {
+    worker.terminate();
+    for (const p of pending.values()) p.reject(new Error('the engine was restarted'));
+    pending.clear();
+    startWorker();
+    await call('info');
+    if (Array.isArray(state.files)) await call('scan', { files: state.files, jobType: $('job-type').value });
+    else if (state.files === 'sample') await call('sample');
+  }
 
   // ---------------------------------------------------------------- state
 
@@ -592,11 +611,18 @@ function start(root, host, options) {
       $('bar').value = 1;
       emit('done', { summary: r.summary, plan: r.plan ?? null, fillValues: r.fillValues ?? null, file: r.file });
     } catch (e) {
+      $('bar').hidden = true;
       if (e.kind === 'cancelled') {
         setStatus(`cancelled: ${e.message}`);
         emit('error', { message: e.message, kind: e.kind });
+      } else if (e.stopped) {
+        setStatus('the engine stopped: starting it again…');
+        let again = 'The page has started it again: the folder is still loaded.';
+        await restartWorker().catch((err) => {
+          again = `Starting it again failed (${err.message}): reload the page.`;
+        });
+        fail(`${e.message} ${again}`, e.kind);
       } else fail(e.message, e.kind);
-      $('bar').hidden = true;
     } finally {
       state.busy = false;
       updateButtons();

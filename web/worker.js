@@ -6,8 +6,9 @@
 // System as shards finish.
 //
 // Protocol: the page posts { id, type, args }; the worker answers
-// { id, result } or { id, error, kind } (kind: the engine error's `err.kind`,
-// e.g. 'cancelled', or null), and meanwhile posts
+// { id, result } or { id, error, kind, stopped } (kind: the engine error's
+// `err.kind`, e.g. 'cancelled', or null; stopped: the engine cannot go on,
+// out of memory or a bug, and the worker must be replaced), and meanwhile posts
 // { type: 'progress', progress } and { type: 'plan', plan, fillValues }.
 
 const THREADED = self.crossOriginIsolated === true;
@@ -32,6 +33,31 @@ let job = null; // the Job of the last run, kept to re-run pass 2
 let controller = null; // aborts the running pass
 let lastOutput = null; // OPFS name of the last zip
 let busy = false; // a run is going on
+
+// The engine stops for good on a trap (out of memory, or a bug). On the
+// thread pool the engine itself rejects the pass; on this thread the
+// request fails with a bare RuntimeError, or its promise never settles
+// (a trap in a promise's callback). So an uncaught error here asks the
+// engine why it stopped, and the request in progress fails with that.
+let engineStopped; // rejects `stops`: the engine's `Error`
+const stops = new Promise((_, reject) => {
+  engineStopped = reject;
+});
+stops.catch(() => {});
+for (const type of ['error', 'unhandledrejection']) {
+  self.addEventListener(type, (event) => {
+    const why = stoppedError();
+    if (why) {
+      event.preventDefault();
+      engineStopped(why);
+    }
+  });
+}
+
+/** The engine's error once it has stopped, else null. */
+function stoppedError() {
+  return api?.engineStopped?.() ?? null;
+}
 
 const ready = start();
 // then the warm-up (below), in the background: requests that use the
@@ -161,9 +187,13 @@ self.onmessage = async ({ data: { id, type, args } }) => {
       busy = owner = true;
       await warmedUp;
     }
-    self.postMessage({ id, result: await handlers[type](args ?? {}, info) });
+    const result = await Promise.race([handlers[type](args ?? {}, info), stops]);
+    self.postMessage({ id, result });
   } catch (e) {
-    self.postMessage({ id, error: errorText(e), kind: e?.kind ?? null });
+    // `stopped`: this worker's engine is done for; the page starts another
+    const why = stoppedError();
+    const err = why ?? e;
+    self.postMessage({ id, error: errorText(err), kind: err?.kind ?? null, stopped: why !== null });
   } finally {
     if (owner) busy = false;
   }

@@ -316,6 +316,38 @@ test('a bad shard rejects with the CLI message naming the file and line', async 
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+test('a shard of 2 GiB or more is refused before any read, with kind memory; the engine goes on', async () => {
+  const dir = path.join(fixtures, 'csv-defaults/input');
+  const files = shardFiles(dir);
+  const big = 'train/part-00001.csv';
+  let fetched = 0;
+  const huge = files.map((f) => (f.path === big
+    ? { path: big, url: 'http://127.0.0.1:9/never', size: 2 ** 31, init: { signal: AbortSignal.timeout(1) } }
+    : f));
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (...args) => {
+    fetched++;
+    return realFetch(...args);
+  };
+  try {
+    const job = new w.Job('training', {}, huge);
+    for (let i = 0; i < 2; i++) {
+      const err = await job.fit().then(() => null, (e) => e);
+      assert.ok(err instanceof Error, 'fit must reject');
+      assert.equal(err.kind, 'memory');
+      assert.match(err.message, /^train\/part-00001\.csv: 2147483648 bytes, more than the engine can hold/);
+    }
+    assert.equal(fetched, 0);
+    assert.equal(w.engineStopped(), null);
+    job.free();
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  // the same engine runs the next job
+  const plan = await new w.Job('training', {}, files).fit();
+  assert.ok(plan.columns.length > 0);
+});
+
 test('an aborted signal cancels the pass between shards, with kind cancelled', async () => {
   const job = new w.Job('training', {}, shardFiles(path.join(fixtures, 'csv-defaults/input')));
   const ctl = new AbortController();

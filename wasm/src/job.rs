@@ -23,7 +23,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{AbortSignal, Blob, WritableStream, WritableStreamDefaultWriter};
 
-use crate::{camel, error, js_error, settings_from_js, settings_to_js, to_js};
+use crate::{camel, error, js_error, lost, settings_from_js, settings_to_js, to_js};
 
 /// One run: the files of a dataset, the settings, and what the passes found.
 ///
@@ -56,8 +56,9 @@ struct Kept {
 }
 
 impl State {
-    /// The job, unless a batch of a pass holds it.
+    /// The job, unless a batch of a pass holds it (or the engine stopped).
     fn job(&self) -> Result<MutexGuard<'_, core::Job>, JsValue> {
+        lost::check()?;
         match self.job.try_lock() {
             Ok(job) => Ok(job),
             Err(TryLockError::Poisoned(e)) => Ok(e.into_inner()),
@@ -375,6 +376,8 @@ impl Job {
         #[wasm_bindgen(unchecked_param_type = "Settings | undefined")] settings: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ShardFile[]")] files: Array,
     ) -> Result<Job, JsValue> {
+        lost::install();
+        lost::check()?;
         let job_type = JobType::parse(job_type).map_err(error)?;
         let settings = settings_from_js(settings)?;
         let mut inputs = HashMap::new();
@@ -582,9 +585,19 @@ const BATCH_BYTES: u64 = 16 << 20;
 /// memory least (the edge runtimes' limits).
 #[cfg(not(feature = "threads"))]
 const BATCH_BYTES: u64 = 0;
+/// The largest shard file the engine takes: its bytes are one allocation
+/// in wasm32, where none may reach 2 GiB.
+const MAX_SHARD_BYTES: u64 = (1 << 31) - 1;
 /// Most shards in one batch (many tiny shards): progress is reported
 /// after each batch.
 const BATCH_SHARDS: usize = 64;
+/// Input bytes of two batches past which they do not overlap in wasm
+/// memory (4 GiB at most, holding a running shard's input and output
+/// whole): a batch closes before a shard that would take it past this,
+/// and a batch that would take the running one's and its own past it
+/// waits for the running one to end and be written before it is copied
+/// in. Shards of a GiB then go one at a time.
+const OVERLAP_BYTES: u64 = 1 << 30;
 
 /// The pass's shards, cut into the batches handed to the thread pool one
 /// after another: at least two shards per thread (threads stay busy while
@@ -592,13 +605,20 @@ const BATCH_SHARDS: usize = 64;
 /// [`BATCH_SHARDS`] shards, or the rest. A batch holds a multiple of the
 /// thread count: a batch ends when its last shard does, so with 5 shards
 /// on 2 threads one thread would wait out a whole shard (a sixth of the
-/// time). The first [`RAMP`] batches are smaller ([`batch_limits`]).
-fn batches(shards: &[Shard], threads: usize, bytes_each: u64) -> Vec<&[Shard]> {
+/// time). The first [`RAMP`] batches are smaller ([`batch_limits`]). A
+/// batch also closes before a shard that would take it past `most_bytes`
+/// ([`OVERLAP_BYTES`]).
+fn batches(shards: &[Shard], threads: usize, bytes_each: u64, most_bytes: u64) -> Vec<&[Shard]> {
     let threads = threads.max(1);
     let mut out = Vec::new();
     let (mut from, mut bytes) = (0, 0u64);
     let mut limits = batch_limits(0, threads, bytes_each);
     for (i, shard) in shards.iter().enumerate() {
+        if i > from && bytes.saturating_add(shard.size) > most_bytes {
+            out.push(&shards[from..i]);
+            (from, bytes) = (i, 0);
+            limits = batch_limits(out.len(), threads, bytes_each);
+        }
         bytes += shard.size;
         let count = i + 1 - from;
         let (at_least, most, enough_bytes) = limits;
@@ -667,16 +687,20 @@ type BatchResult = core::Result<Vec<Output>>;
 
 /// A batch of shards running on the thread pool (in the threaded build;
 /// run at once on this thread otherwise), awaited here so this thread can
-/// read the next batch and write the last one meanwhile.
+/// read the next batch and write the last one meanwhile. It also ends if
+/// the engine stops ([`lost`]): a trap on the pool ends the batch without
+/// a result.
 struct Running(Arc<Mutex<(Option<BatchResult>, Option<Waker>)>>);
 
 impl Future for Running {
-    type Output = BatchResult;
+    type Output = Result<Vec<Output>, JsValue>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BatchResult> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        lost::wait_with(cx.waker());
+        lost::check()?;
         let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match slot.0.take() {
-            Some(result) => Poll::Ready(result),
+            Some(result) => Poll::Ready(result.map_err(error)),
             None => {
                 slot.1 = Some(cx.waker().clone());
                 Poll::Pending
@@ -925,6 +949,19 @@ async fn run_pass_to(
     zip: Option<&mut ZipOut>,
 ) -> Result<JsValue, JsValue> {
     let shards = state.job()?.begin(pass).map_err(error)?;
+    if let Some(s) = shards.iter().find(|s| s.size > MAX_SHARD_BYTES) {
+        state.job()?.abort();
+        return Err(js_error(
+            "memory",
+            &format!(
+                "{}: {} bytes, more than the engine can hold: WebAssembly keeps a shard \
+                 whole, in one piece of less than 2 GiB. Shards this large need the \
+                 command line tool; or split them smaller",
+                s.path(),
+                s.size
+            ),
+        ));
+    }
     if pass == Pass::Fit {
         state.kept.take();
         // where the missing cells of CSV/TSV training shards are (a few
@@ -993,12 +1030,28 @@ async fn pipeline(
         outputs: zip.is_some() || options.on_shard.is_some(),
         crc: zip.is_some(),
     };
-    let batches = batches(shards, rayon::current_num_threads(), BATCH_BYTES);
+    let batches = batches(
+        shards,
+        rayon::current_num_threads(),
+        BATCH_BYTES,
+        OVERLAP_BYTES,
+    );
+    let bytes_of = |b: &[Shard]| b.iter().map(|s| s.size).sum::<u64>();
     let mut ahead = match batches.first() {
         Some(b) => Some(start_reads(state, b)?),
         None => None,
     };
+    let mut running_bytes = 0;
     for k in 0..=batches.len() {
+        // a large batch waits for the running one to end and be written
+        let next_bytes = batches.get(k).map_or(0, |b| bytes_of(b));
+        if running_bytes + next_bytes > OVERLAP_BYTES {
+            if let Some(batch) = running.take() {
+                let outputs = batch.await?;
+                options.progress(&state.job()?.progress())?;
+                hand_out(zip.as_deref_mut(), options, outputs).await?;
+            }
+        }
         // this batch's inputs, in wasm memory (read while the last one ran)
         let source = MemorySource::default();
         for (path, buffer) in read_all(ahead.take().unwrap_or_default()).await? {
@@ -1019,11 +1072,11 @@ async fn pipeline(
         }
         let last = match running.take() {
             Some(batch) => {
-                let outputs = batch.await.map_err(error)?;
+                let outputs = batch.await?;
                 options.progress(&state.job()?.progress())?;
-                Some(outputs)
+                outputs
             }
-            None => None,
+            None => Vec::new(),
         };
         options.check_cancel()?;
         if let Some(batch) = batches.get(k) {
@@ -1035,25 +1088,34 @@ async fn pipeline(
                 keep,
                 cancel.clone(),
             ));
+            running_bytes = next_bytes;
         }
-        let outputs = last.unwrap_or_default();
-        if let Some(z) = zip.as_deref_mut() {
-            if !outputs.is_empty() {
-                z.add_all(&outputs).await?;
-            }
-        }
-        if let Some(f) = &options.on_shard {
-            for (path, bytes, _) in &outputs {
-                let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
-                if let Some(p) = r.dyn_ref::<Promise>() {
-                    JsFuture::from(p.clone()).await?;
-                }
-                options.check_cancel()?;
-            }
-        }
-        options.check_cancel()?;
+        hand_out(zip.as_deref_mut(), options, last).await?;
     }
     Ok(())
+}
+
+/// A finished batch's outputs to the zip and `onShard`.
+async fn hand_out(
+    zip: Option<&mut ZipOut>,
+    options: &Options,
+    outputs: Vec<Output>,
+) -> Result<(), JsValue> {
+    if let Some(z) = zip {
+        if !outputs.is_empty() {
+            z.add_all(&outputs).await?;
+        }
+    }
+    if let Some(f) = &options.on_shard {
+        for (path, bytes, _) in &outputs {
+            let r = f.call2(&JsValue::NULL, &path.into(), &Uint8Array::from(&bytes[..]))?;
+            if let Some(p) = r.dyn_ref::<Promise>() {
+                JsFuture::from(p.clone()).await?;
+            }
+            options.check_cancel()?;
+        }
+    }
+    options.check_cancel()
 }
 
 /// The plan as JavaScript sees it (camelCase), or `null`.
@@ -1079,32 +1141,42 @@ mod tests {
     }
 
     /// Batches cover the shards in order, each closes as soon as it has
-    /// enough shards and bytes for its place (or the most shards), and
-    /// none is empty.
-    fn check(sizes: &[u64], threads: usize, bytes_each: u64) -> Vec<usize> {
+    /// enough shards and bytes for its place (or the most shards), or
+    /// before a shard that would take it past `most_bytes`, and none is
+    /// empty.
+    fn check_capped(sizes: &[u64], threads: usize, bytes_each: u64, most_bytes: u64) -> Vec<usize> {
         let all = shards(sizes);
-        let cut = batches(&all, threads, bytes_each);
+        let cut = batches(&all, threads, bytes_each, most_bytes);
         let flat: Vec<&Shard> = cut.iter().flat_map(|b| b.iter()).collect();
         assert_eq!(flat.len(), all.len());
         assert!(flat.iter().zip(&all).all(|(a, b)| std::ptr::eq(*a, b)));
+        let bytes = |b: &[Shard]| b.iter().map(|s| s.size).sum::<u64>();
         for (i, b) in cut.iter().enumerate() {
             let (at_least, most, enough_bytes) = batch_limits(i, threads, bytes_each);
             let enough = |b: &[Shard]| {
-                let bytes: u64 = b.iter().map(|s| s.size).sum();
-                (b.len() >= at_least && bytes >= enough_bytes && b.len().is_multiple_of(threads))
+                (b.len() >= at_least && bytes(b) >= enough_bytes && b.len().is_multiple_of(threads))
                     || b.len() >= most
             };
             assert!(!b.is_empty() && b.len() <= most);
             assert!(!enough(&b[..b.len() - 1]), "batch {i} went on past enough");
-            if i + 1 < cut.len() {
+            assert!(
+                b.len() == 1 || bytes(b) <= most_bytes,
+                "batch {i} is over {most_bytes} bytes"
+            );
+            if let Some(next) = cut.get(i + 1) {
+                let full = bytes(b).saturating_add(next[0].size) > most_bytes;
                 assert!(
-                    b.len().is_multiple_of(threads),
+                    full || b.len().is_multiple_of(threads),
                     "batch {i} is not a multiple of {threads}"
                 );
-                assert!(enough(b), "batch {i} closed early");
+                assert!(full || enough(b), "batch {i} closed early");
             }
         }
         cut.iter().map(|b| b.len()).collect()
+    }
+
+    fn check(sizes: &[u64], threads: usize, bytes_each: u64) -> Vec<usize> {
+        check_capped(sizes, threads, bytes_each, u64::MAX)
     }
 
     #[test]
@@ -1129,5 +1201,34 @@ mod tests {
         assert_eq!(check(&[1; 12], 2, 0), vec![2, 2, 2, 4, 2]);
         assert_eq!(check(&[64 << 20; 3], 1, 0), vec![1, 1, 1]);
         assert_eq!(check(&[64 << 20; 3], 1, MB16), vec![1, 1, 1]);
+    }
+
+    /// Shards of a GiB or more go one at a time; smaller ones fill a
+    /// batch up to the cap, whatever the thread count.
+    #[test]
+    fn large_shards_are_batched_by_bytes() {
+        const MB16: u64 = 16 << 20;
+        const GIB: u64 = 1 << 30;
+        assert_eq!(check_capped(&[GIB; 3], 2, MB16, GIB), vec![1, 1, 1]);
+        assert_eq!(check_capped(&[3 * GIB, 1, 1], 2, MB16, GIB), vec![1, 2]);
+        assert_eq!(
+            check_capped(&[600 << 20; 4], 2, MB16, GIB),
+            vec![1, 1, 1, 1]
+        );
+        // four shards a batch once ramped up, but at most 1 GiB of them
+        assert_eq!(
+            check_capped(&[300 << 20; 10], 2, MB16, GIB),
+            vec![2, 2, 2, 3, 1]
+        );
+        assert_eq!(
+            check_capped(&[250 << 20; 12], 2, MB16, GIB),
+            vec![2, 2, 2, 4, 2]
+        );
+        check_capped(
+            &[GIB, 1, 1, GIB - 1, 1, 5 << 20, 0, 0, 2 * GIB],
+            3,
+            MB16,
+            GIB,
+        );
     }
 }

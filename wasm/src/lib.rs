@@ -21,7 +21,10 @@
 //! the calling thread. Call it from a worker: shared wasm memory may wait
 //! on a lock, which the main thread may not.
 
+#![feature(alloc_error_hook)]
+
 mod job;
+mod lost;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -29,6 +32,7 @@ use shardimpute_core::{Settings, SETTINGS};
 use wasm_bindgen::prelude::*;
 
 pub use job::Job;
+pub use lost::engine_stopped;
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
