@@ -1,7 +1,7 @@
 // Types of the package's entry points (browser, worker, Deno, Node): the
 // engine's API (from its wasm-bindgen declarations) and `init`.
 export type * from './wasm/st/shardimpute_wasm.js';
-export { Job, ZipWriter, ZipReader, defaultSettings, settingsFromEnv, threadCount } from './wasm/st/shardimpute_wasm.js';
+export { Job, ZipWriter, ZipReader, defaultSettings, settingsFromEnv, threadCount, engineStopped } from './wasm/st/shardimpute_wasm.js';
 
 export interface InitOptions {
   /**

@@ -16,6 +16,7 @@ export let ZipReader;
 export let defaultSettings;
 export let settingsFromEnv;
 export let threadCount;
+export let engineStopped;
 
 let loading = null;
 
@@ -62,5 +63,5 @@ async function load({ threads, module } = {}) {
 
 /** Points the named exports at the loaded build. */
 export function bind(api) {
-  ({ Job, ZipWriter, ZipReader, defaultSettings, settingsFromEnv, threadCount } = api);
+  ({ Job, ZipWriter, ZipReader, defaultSettings, settingsFromEnv, threadCount, engineStopped } = api);
 }

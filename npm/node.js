@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { bind } from './index.js';
 
-export { Job, ZipWriter, ZipReader, defaultSettings, settingsFromEnv, threadCount, threadsAvailable } from './index.js';
+export { Job, ZipWriter, ZipReader, defaultSettings, settingsFromEnv, threadCount, engineStopped, threadsAvailable } from './index.js';
 
 let loading = null;
 

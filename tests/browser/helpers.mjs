@@ -154,51 +154,70 @@ export function tmpdir() {
  * against its CRC-32: Map of path to Buffer, in archive order.
  */
 export function readZip(buf) {
-  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const out = new Map();
+  for (const [name, { offset, size, crc }] of zipIndex(buf.length, (at, n) => buf.subarray(at, at + n))) {
+    const data = buf.subarray(offset, offset + size);
+    assert.equal(zlib.crc32(data) >>> 0, crc, `zip: ${name}: CRC-32 mismatch`);
+    out.set(name, data);
+  }
+  return out;
+}
+
+/**
+ * Where a zip's stored entries are: Map of path to { offset, size, crc } of
+ * their data, in archive order (zip64 aware). `read(at, n)` gives the n
+ * bytes at `at` of the `size` bytes of the zip (a zip too large for one
+ * Buffer can be read from its file).
+ */
+export function zipIndex(size, read) {
+  const tailStart = Math.max(0, size - 65_600);
+  const tail = read(tailStart, size - tailStart);
+  const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   assert.ok(eocd >= 0, 'zip: no end of central directory');
-  let count = buf.readUInt16LE(eocd + 10);
-  let cdOffset = buf.readUInt32LE(eocd + 16);
+  let count = tail.readUInt16LE(eocd + 10);
+  let cdSize = tail.readUInt32LE(eocd + 12);
+  let cdOffset = tail.readUInt32LE(eocd + 16);
   if (cdOffset === 0xffffffff || count === 0xffff) {
     const loc = eocd - 20;
-    assert.equal(buf.readUInt32LE(loc), 0x07064b50, 'zip: zip64 locator missing');
-    const z = Number(buf.readBigUInt64LE(loc + 8));
-    count = Number(buf.readBigUInt64LE(z + 32));
-    cdOffset = Number(buf.readBigUInt64LE(z + 48));
+    assert.equal(tail.readUInt32LE(loc), 0x07064b50, 'zip: zip64 locator missing');
+    const z = read(Number(tail.readBigUInt64LE(loc + 8)), 56);
+    count = Number(z.readBigUInt64LE(32));
+    cdSize = Number(z.readBigUInt64LE(40));
+    cdOffset = Number(z.readBigUInt64LE(48));
   }
+  const cd = read(cdOffset, cdSize);
   const out = new Map();
-  let p = cdOffset;
+  let p = 0;
   for (let i = 0; i < count; i++) {
-    assert.equal(buf.readUInt32LE(p), 0x02014b50, 'zip: bad central directory entry');
-    const method = buf.readUInt16LE(p + 10);
-    const crc = buf.readUInt32LE(p + 16);
-    let size = buf.readUInt32LE(p + 20);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    let local = buf.readUInt32LE(p + 42);
-    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
+    assert.equal(cd.readUInt32LE(p), 0x02014b50, 'zip: bad central directory entry');
+    const method = cd.readUInt16LE(p + 10);
+    const crc = cd.readUInt32LE(p + 16);
+    let length = cd.readUInt32LE(p + 20);
+    const nameLen = cd.readUInt16LE(p + 28);
+    const extraLen = cd.readUInt16LE(p + 30);
+    const commentLen = cd.readUInt16LE(p + 32);
+    let local = cd.readUInt32LE(p + 42);
+    const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
     // zip64 extra field: sizes and offset that did not fit
     let e = p + 46 + nameLen;
     const end = e + extraLen;
     while (e < end) {
-      const id = buf.readUInt16LE(e);
-      const len = buf.readUInt16LE(e + 2);
+      const id = cd.readUInt16LE(e);
+      const len = cd.readUInt16LE(e + 2);
       if (id === 1) {
         let q = e + 4;
-        const next = () => Number(buf.readBigUInt64LE((q += 8) - 8));
-        if (buf.readUInt32LE(p + 24) === 0xffffffff) next(); // uncompressed size
-        if (size === 0xffffffff) size = next();
+        const next = () => Number(cd.readBigUInt64LE((q += 8) - 8));
+        if (cd.readUInt32LE(p + 24) === 0xffffffff) next(); // uncompressed size
+        if (length === 0xffffffff) length = next();
         if (local === 0xffffffff) local = next();
       }
       e += 4 + len;
     }
     assert.equal(method, 0, `zip: ${name} is not stored`);
-    assert.equal(buf.readUInt32LE(local), 0x04034b50, `zip: ${name}: bad local header`);
-    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-    const data = buf.subarray(start, start + size);
-    assert.equal(zlib.crc32(data) >>> 0, crc, `zip: ${name}: CRC-32 mismatch`);
+    const head = read(local, 30);
+    assert.equal(head.readUInt32LE(0), 0x04034b50, `zip: ${name}: bad local header`);
     assert.ok(!out.has(name), `zip: ${name} twice`);
-    out.set(name, data);
+    out.set(name, { offset: local + 30 + head.readUInt16LE(26) + head.readUInt16LE(28), size: length, crc });
     p = end + commentLen;
   }
   return out;
