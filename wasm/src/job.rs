@@ -1046,11 +1046,8 @@ async fn pipeline(
         // a large batch waits for the running one to end and be written
         let next_bytes = batches.get(k).map_or(0, |b| bytes_of(b));
         if running_bytes + next_bytes > OVERLAP_BYTES {
-            if let Some(batch) = running.take() {
-                let outputs = batch.await?;
-                options.progress(&state.job()?.progress())?;
-                hand_out(zip.as_deref_mut(), options, outputs).await?;
-            }
+            let outputs = finish(state, options, running.take()).await?;
+            hand_out(zip.as_deref_mut(), options, outputs).await?;
         }
         // this batch's inputs, in wasm memory (read while the last one ran)
         let source = MemorySource::default();
@@ -1070,14 +1067,7 @@ async fn pipeline(
         if let Some(next) = batches.get(k + 1) {
             ahead = Some(start_reads(state, next)?);
         }
-        let last = match running.take() {
-            Some(batch) => {
-                let outputs = batch.await?;
-                options.progress(&state.job()?.progress())?;
-                outputs
-            }
-            None => Vec::new(),
-        };
+        let last = finish(state, options, running.take()).await?;
         options.check_cancel()?;
         if let Some(batch) = batches.get(k) {
             *running = Some(start_batch(
@@ -1093,6 +1083,21 @@ async fn pipeline(
         hand_out(zip.as_deref_mut(), options, last).await?;
     }
     Ok(())
+}
+
+/// Waits for the running batch, if any, and reports the progress: its
+/// outputs (none without a batch).
+async fn finish(
+    state: &State,
+    options: &Options,
+    running: Option<Running>,
+) -> Result<Vec<Output>, JsValue> {
+    let Some(batch) = running else {
+        return Ok(Vec::new());
+    };
+    let outputs = batch.await?;
+    options.progress(&state.job()?.progress())?;
+    Ok(outputs)
 }
 
 /// A finished batch's outputs to the zip and `onShard`.
