@@ -119,6 +119,7 @@ function start(root, host, options) {
    */
   async function restartWorker() {
     worker.terminate();
+    state.ranOnce = false; // the job went with the worker: no pass 2 to re-run
     for (const p of pending.values()) p.reject(new Error('the engine was restarted'));
     pending.clear();
     startWorker();
