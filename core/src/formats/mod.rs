@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Shard, ShardFormat};
 use crate::error::{Error, ErrorKind, Result};
+use crate::io::OutputBuffer;
 use crate::plan::FillDict;
 use crate::settings::Settings;
 use crate::stats::TrainStats;
@@ -185,10 +186,11 @@ fn compress(format: ShardFormat, text: Vec<u8>) -> Result<Vec<u8>> {
         return Ok(text);
     }
     let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(text.len() / 3),
+        OutputBuffer::with_capacity(text.len() / 3),
         flate2::Compression::new(6),
     );
     enc.write_all(&text)
         .and_then(|_| enc.finish())
+        .map(OutputBuffer::into_inner)
         .map_err(|e| Error::gzip(e.to_string()))
 }

@@ -5,6 +5,7 @@ use super::cells::MissingCells;
 use super::reader::{self, Field, Reader};
 use crate::error::Result;
 use crate::formats::{out_name, ShardReport};
+use crate::io::append;
 use crate::pandas::NaMatcher;
 use crate::plan::FillDict;
 use crate::settings::Settings;
@@ -52,9 +53,10 @@ pub fn fill(
     let growth = cells.map_or(some_growth, |c| {
         c.len_bound().saturating_mul(longest_fill).min(data.len())
     });
+    // (where not even that is to be had, it grows as it is written)
     let mut out = Vec::new();
     if out.try_reserve(data.len() + growth).is_err() {
-        out.reserve(data.len() + some_growth);
+        let _ = out.try_reserve(data.len() + some_growth);
     }
     let mut last = 0;
     if settings.rename_dots && columns.iter().any(|c| c.contains("__DOT__")) {
@@ -123,25 +125,6 @@ pub fn fill(
         ..ShardReport::default()
     };
     Ok((out, report))
-}
-
-/// Appends `bytes` to the output. Where it is full, it grows by half (at
-/// least `bytes`), not by doubling as `Vec` does: in wasm32 no allocation
-/// may reach 2 GiB, and doubling a text of 1.1 GB would ask for more than
-/// the text needs.
-#[inline]
-fn append(out: &mut Vec<u8>, bytes: &[u8]) {
-    if out.capacity() - out.len() < bytes.len() {
-        grow(out, bytes.len());
-    }
-    out.extend_from_slice(bytes);
-}
-
-#[cold]
-fn grow(out: &mut Vec<u8>, at_least: usize) {
-    if out.try_reserve_exact(at_least.max(out.len() / 2)).is_err() {
-        out.reserve_exact(at_least);
-    }
 }
 
 /// Rows (records after the header) in a CSV/TSV text, counted

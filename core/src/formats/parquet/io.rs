@@ -25,6 +25,7 @@ use parquet::schema::types::{ColumnPath, SchemaDescriptor, Type as ParquetType, 
 
 use super::pages::PagedChunk;
 use crate::error::{Error, Result};
+use crate::io::OutputBuffer;
 
 /// An opened Parquet shard.
 pub struct ParquetShard {
@@ -254,7 +255,7 @@ pub enum ColumnOut {
 /// chunk encoded already ([`ColumnOut`]), so pass 2 decodes and encodes
 /// only what it must.
 pub struct ParquetOut {
-    file: SerializedFileWriter<Vec<u8>>,
+    file: SerializedFileWriter<OutputBuffer>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     /// Whether each top-level column keeps the input's stored type (so
@@ -297,9 +298,12 @@ impl ParquetOut {
         let options = ArrowWriterOptions::new()
             .with_properties(props)
             .with_parquet_schema(SchemaDescriptor::new(Arc::new(root)));
-        let writer =
-            ArrowWriter::try_new_with_options(Vec::with_capacity(size), schema.clone(), options)
-                .map_err(perr)?;
+        let writer = ArrowWriter::try_new_with_options(
+            OutputBuffer::with_capacity(size),
+            schema.clone(),
+            options,
+        )
+        .map_err(perr)?;
         let (file, factory) = writer.into_serialized_writer().map_err(perr)?;
         // a kept column has the input's type, so the same leaves: the k-th
         // leaf of its root in the output is the k-th in the input
@@ -431,7 +435,10 @@ impl ParquetOut {
 
     /// Finishes the file and returns its bytes.
     pub fn finish(self) -> Result<Vec<u8>> {
-        self.file.into_inner().map_err(perr)
+        self.file
+            .into_inner()
+            .map(OutputBuffer::into_inner)
+            .map_err(perr)
     }
 }
 
