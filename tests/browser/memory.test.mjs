@@ -5,7 +5,8 @@
 // thread pool (pass 2), and of 60 MB, which run out as the worker running
 // the job copies them in (pass 1). Either run must end with an error of
 // kind `memory` that says so, not hang; the page then starts a new engine,
-// which runs the next job.
+// which runs the next job. A re-run of pass 2 that runs out (its edited
+// fill value too long for the memory) leaves no pass 2 to re-run.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,4 +78,26 @@ describe('out of memory (threaded build, memory capped at 96 MiB)', () => {
       await page.context().close();
     });
   }
+
+  test('out of memory in a re-run of pass 2: the page starts a new engine, without a pass 2 to re-run', async () => {
+    // 4 MB training shards run; every missing cat_tie cell (a fifth) then
+    // filled with 16,000 characters needs about 100 MB more a shard
+    const folder = input(4e6);
+    const page = await openApp(browser, server.url);
+    assert.match(await runJob(page, { input: folder, jobType: 'training' }), /^done: .* \(rows in = rows out\)/);
+    assert.equal(await page.getByTestId('refill').isDisabled(), false);
+    await page.getByLabel('fill value for cat_tie').fill('x'.repeat(16_000));
+    await page.getByTestId('refill').click();
+    const status = await finalStatus(page);
+    assert.match(status, /^error: out of memory: the engine could not get \d+ more bytes/);
+    assert.match(status, /The page has started it again: the folder is still loaded\.$/);
+    // the job (its fill values) went with the old engine: nothing to re-run
+    assert.equal(await page.getByTestId('refill').isDisabled(), true);
+    assert.equal(await page.getByTestId('download').isVisible(), false);
+    // the new engine runs the folder from pass 1
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: .* \(rows in = rows out\)/);
+    assert.equal(await page.getByTestId('refill').isDisabled(), false);
+    await page.context().close();
+  });
 });
