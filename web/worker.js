@@ -29,6 +29,7 @@ const WARM_UP = [
 
 let api; // the wasm-bindgen module
 let files = []; // the dataset: [{ path, file }], paths relative to its folder
+let incoming = []; // a new dataset's files, as they arrive (`files` requests)
 let job = null; // the Job of the last run, kept to re-run pass 2
 let controller = null; // aborts the running pass
 let lastOutput = null; // OPFS name of the last zip
@@ -114,9 +115,21 @@ async function warmUp() {
 const handlers = {
   info: (_args, info) => info,
 
-  /** A new dataset: `files` from a folder pick or drop. */
-  scan: ({ files: list, jobType }) => {
-    files = list;
+  /**
+   * Part of a new dataset's files (`first`: its first part). The page
+   * sends them in parts: the browser registers each picked file as it
+   * first leaves the page, on the page's thread.
+   */
+  files: ({ files: part, first }) => {
+    if (first) incoming = [];
+    incoming.push(...part);
+    return incoming.length;
+  },
+
+  /** The new dataset: the files sent since the first part. */
+  scan: ({ jobType }) => {
+    files = incoming;
+    incoming = [];
     dropJob();
     return describe(jobType);
   },
@@ -175,7 +188,7 @@ const handlers = {
 };
 
 // requests that change the dataset or run it wait for no run in progress
-const EXCLUSIVE = new Set(['scan', 'sample', 'relist', 'run', 'refill']);
+const EXCLUSIVE = new Set(['files', 'scan', 'sample', 'relist', 'run', 'refill']);
 
 self.onmessage = async ({ data: { id, type, args } }) => {
   let owner = false; // this request set `busy`

@@ -2,8 +2,8 @@
 // after pass 1, editing a fill value and re-running pass 2, a split folder
 // picked directly, model_artifacts/ inside the dataset folder, files
 // flagged as ignored, and the column names shown before a run (CSV, gzip
-// CSV, Parquet), the engine's warm-up at start, and how often progress is
-// shown.
+// CSV, Parquet), the engine's warm-up at start, how often progress is
+// shown, and a folder of thousands of shards handed to the worker in parts.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -374,6 +374,57 @@ describe('the web app, single-threaded', () => {
     // nothing waiting overwrote the result
     assert.match(shown.at(-1).text, /^done: /);
     assert.match(await page.getByTestId('status').textContent(), /^done: /);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+
+  test('a folder of 3,000 shards reaches the worker in parts, the page stays responsive, and every shard runs', async () => {
+    const dir = tmp();
+    const shard = (split, i, text) => {
+      fs.mkdirSync(path.join(dir, split), { recursive: true });
+      fs.writeFileSync(path.join(dir, split, `part-${String(i).padStart(5, '0')}.csv`), text);
+    };
+    // a third of the training shards' `v` missing, and val's and test's
+    for (let i = 0; i < 3000; i++) shard('train', i, `id,target,v\n${i},0,${i % 3 ? 'a' : ''}\n`);
+    shard('val', 0, 'id,target,v\n3000,1,\n');
+    shard('test', 0, 'id,target,v\n3001,0,\n');
+    const page = await app.open();
+    await page.evaluate(() => {
+      window.statuses = [];
+      const root = document.querySelector('shard-impute').shadowRoot;
+      const status = root.querySelector('[data-testid=status]');
+      new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+      // the longest the page's thread is held from the pick on: timer
+      // ticks from the change event (before the page's own listener) on
+      window.longest = 0;
+      root.addEventListener('change', () => {
+        window.picked = performance.now();
+        let last = window.picked;
+        const tick = () => {
+          const now = performance.now();
+          window.longest = Math.max(window.longest, now - last);
+          last = now;
+          if (!window.listed) setTimeout(tick, 0);
+        };
+        setTimeout(tick, 0);
+      }, { capture: true });
+    });
+    await page.getByTestId('input-folder').setInputFiles(dir);
+    await page.getByTestId('status').filter({ hasText: /^(Ready|error)/ }).waitFor();
+    const { statuses, longest, listing } = await page.evaluate(() => {
+      window.listed = true;
+      return { statuses: window.statuses, longest: window.longest, listing: performance.now() - window.picked };
+    });
+    assert.match(statuses.at(-1), /^Ready: 3002 shards\./);
+    // parts of 256 files: the status counts them
+    assert.ok(statuses.includes('reading the folder: 256 of 3,002 files…'), statuses.join(' | '));
+    assert.ok(statuses.includes('reading the folder: 2,816 of 3,002 files…'), statuses.join(' | '));
+    // the page's thread is never held for the whole listing (one message of
+    // every file held it for all of it: about 0.3 ms a file)
+    assert.ok(longest < listing / 3, `the page held for ${longest} ms in a listing of ${listing} ms`);
+    // every file arrived: every shard runs, each with its row
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: 3002 shards, 3,002 rows \(rows in = rows out\), 1,002 cells filled/);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
