@@ -229,24 +229,25 @@ function start(root, host, options) {
 
   // ---------------------------------------------------------------- folders
 
-  /** Files under dropped FileSystemEntries, paths including the entry names. */
+  /**
+   * Files under dropped FileSystemEntries, paths including the entry names,
+   * in the entries' order. The entries of a directory are read at once (each
+   * `file()` asks the browser), not one after another.
+   */
   async function readEntries(entries) {
-    const out = [];
     const walk = async (entry, prefix) => {
       const rel = prefix + entry.name;
-      if (entry.isFile) {
-        out.push({ rel, file: await new Promise((ok, fail) => entry.file(ok, fail)) });
-        return;
-      }
+      if (entry.isFile) return [{ rel, file: await new Promise((ok, fail) => entry.file(ok, fail)) }];
       const reader = entry.createReader();
+      const out = [];
       for (;;) {
         const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
         if (!batch.length) break;
-        for (const e of batch) await walk(e, `${rel}/`);
+        for (const files of await Promise.all(batch.map((e) => walk(e, `${rel}/`)))) out.push(...files);
       }
+      return out;
     };
-    for (const e of entries) await walk(e, '');
-    return out;
+    return (await Promise.all(entries.map((e) => walk(e, '')))).flat();
   }
 
   /**
