@@ -139,6 +139,7 @@ function start(root, host, options) {
     datasetArtifacts: [], // top-level files of model_artifacts/ in the dataset
     pickedArtifacts: [], // files from the artifacts inputs
     listing: null, // the worker's describe() result
+    listings: 0, // listings started (scan): only the latest one is shown
     columns: [], // column names (header, then pass 1)
     plan: null, // pass 1's plan, or null
     fillValues: null, // { column: value } of the last run
@@ -277,7 +278,7 @@ function start(root, host, options) {
     }
     state.files = files;
     state.rootName = rootName;
-    await scan(() => listFiles(files, $('job-type').value), note);
+    await scan((current) => listFiles(files, $('job-type').value, current), note);
   }
 
   async function runSample() {
@@ -294,22 +295,31 @@ function start(root, host, options) {
    * to the listing. The files go in parts of FILES_PER_MESSAGE: the
    * browser registers each picked file as it first leaves the page (about
    * 0.3 ms a file, on the page's thread), so 10,000 files in one message
-   * would freeze the page for seconds.
+   * would freeze the page for seconds. Resolves to null, having stopped,
+   * once `current()` is false (another folder was picked meanwhile).
    */
-  async function listFiles(files, jobType) {
+  async function listFiles(files, jobType, current = () => true) {
     for (let k = 0; k === 0 || k < files.length; k += FILES_PER_MESSAGE) {
+      if (!current()) return null;
       if (k > 0) setStatus(`reading the folder: ${k.toLocaleString('en')} of ${files.length.toLocaleString('en')} files…`);
       await call('files', { files: files.slice(k, k + FILES_PER_MESSAGE), first: k === 0 });
     }
-    return call('scan', { jobType });
+    return current() ? call('scan', { jobType }) : null;
   }
 
-  /** Lists a dataset (`list()`: the worker's listing); renders it. Resolves to success. */
+  /**
+   * Lists a dataset (`list(current)`: the worker's listing, `current()`
+   * false once a newer listing started); renders it, unless a newer
+   * listing started meanwhile. Resolves to success.
+   */
   async function scan(list, note = '') {
+    const mine = ++state.listings;
+    const current = () => mine === state.listings;
     resetResults();
     setStatus('reading the folder…');
     try {
-      const r = await list();
+      const r = await list(current);
+      if (!current()) return false;
       showListing(r, note);
       if (!r.dataset) {
         fail(r.error, 'layout');
@@ -318,7 +328,7 @@ function start(root, host, options) {
       setStatus(`Ready: ${shardCount(r.dataset)} shards. Check the settings, then run.`);
       return true;
     } catch (e) {
-      fail(e.message, e.kind);
+      if (current()) fail(e.message, e.kind);
       return false;
     } finally {
       updateButtons();

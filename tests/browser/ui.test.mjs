@@ -425,6 +425,17 @@ describe('the web app, single-threaded', () => {
     // every file arrived: every shard runs, each with its row
     await page.getByTestId('run').click();
     assert.match(await finalStatus(page), /^done: 3002 shards, 3,002 rows \(rows in = rows out\), 1,002 cells filled/);
+    // another folder picked while this one is still being handed over:
+    // the page lists and runs the other one alone
+    await page.getByTestId('input-folder').setInputFiles(dir);
+    await page.getByTestId('status').filter({ hasText: /^reading the folder/ }).waitFor();
+    await page.getByTestId('input-folder').setInputFiles(fixture('csv-defaults').input);
+    await page.getByTestId('status').filter({ hasText: /^(Ready|error)/ }).waitFor();
+    assert.match(await page.getByTestId('status').textContent(), /^Ready: 7 shards\./);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the first folder's listing would have ended
+    assert.match(await page.getByTestId('status').textContent(), /^Ready: 7 shards\./);
+    await page.getByTestId('run').click();
+    assert.match(await finalStatus(page), /^done: 7 shards, 2,800 rows \(rows in = rows out\)/);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
