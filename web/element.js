@@ -27,7 +27,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 const STRATEGIES = ['mean', 'median', 'mode', 'constant', 'empty'];
 /** The least time between two progress updates of the page (`showProgress`). */
 const PROGRESS_SHOW_MS = 250;
-/** Picked files in one message to the worker (`listFiles`): about 80 ms of the page's thread. */
+/** Picked files in one message to the worker (`listFiles`): about 0.1 s of the page's thread. */
 const FILES_PER_MESSAGE = 256;
 
 /** The element: starts its worker and UI when first connected. */
