@@ -126,7 +126,7 @@ function start(root, host, options) {
     pending.clear();
     startWorker();
     await call('info');
-    if (Array.isArray(state.files)) await listFiles(state.files, $('job-type').value);
+    if (Array.isArray(state.files)) await listFiles(state.files);
     else if (state.files === 'sample') await call('sample');
   }
 
@@ -140,6 +140,7 @@ function start(root, host, options) {
     pickedArtifacts: [], // files from the artifacts inputs
     listing: null, // the worker's describe() result
     listings: 0, // listings started (scan): only the latest one is shown
+    scanning: 0, // the listing going on (its number in `listings`), or 0
     columns: [], // column names (header, then pass 1)
     plan: null, // pass 1's plan, or null
     fillValues: null, // { column: value } of the last run
@@ -278,7 +279,7 @@ function start(root, host, options) {
     }
     state.files = files;
     state.rootName = rootName;
-    await scan((current) => listFiles(files, $('job-type').value, current), note);
+    await scan((current) => listFiles(files, current), note);
   }
 
   async function runSample() {
@@ -295,16 +296,17 @@ function start(root, host, options) {
    * to the listing. The files go in parts of FILES_PER_MESSAGE: the
    * browser registers each picked file as it first leaves the page (about
    * 0.3 ms a file, on the page's thread), so 10,000 files in one message
-   * would freeze the page for seconds. Resolves to null, having stopped,
-   * once `current()` is false (another folder was picked meanwhile).
+   * would freeze the page for seconds. The listing is for the job type
+   * chosen by then. Resolves to null, having stopped, once `current()` is
+   * false (another folder was picked meanwhile).
    */
-  async function listFiles(files, jobType, current = () => true) {
+  async function listFiles(files, current = () => true) {
     for (let k = 0; k === 0 || k < files.length; k += FILES_PER_MESSAGE) {
       if (!current()) return null;
       if (k > 0) setStatus(`reading the folder: ${k.toLocaleString('en')} of ${files.length.toLocaleString('en')} files…`);
       await call('files', { files: files.slice(k, k + FILES_PER_MESSAGE), first: k === 0 });
     }
-    return current() ? call('scan', { jobType }) : null;
+    return current() ? call('scan', { jobType: $('job-type').value }) : null;
   }
 
   /**
@@ -315,7 +317,11 @@ function start(root, host, options) {
   async function scan(list, note = '') {
     const mine = ++state.listings;
     const current = () => mine === state.listings;
+    state.scanning = mine;
     resetResults();
+    // no run of the last folder while the worker is given the next one
+    state.listing = null;
+    updateButtons();
     setStatus('reading the folder…');
     try {
       const r = await list(current);
@@ -331,13 +337,15 @@ function start(root, host, options) {
       if (current()) fail(e.message, e.kind);
       return false;
     } finally {
+      if (current()) state.scanning = 0;
       updateButtons();
     }
   }
 
   async function relist() {
     renderArtifacts();
-    if (!state.files) return;
+    // a listing going on lists for the job type chosen when it ends
+    if (!state.files || state.scanning) return;
     resetResults();
     try {
       const r = await call('relist', { jobType: $('job-type').value });

@@ -429,6 +429,8 @@ describe('the web app, single-threaded', () => {
     // the page lists and runs the other one alone
     await page.getByTestId('input-folder').setInputFiles(dir);
     await page.getByTestId('status').filter({ hasText: /^reading the folder/ }).waitFor();
+    // no run of the folder before it while this one is handed over
+    assert.equal(await page.getByTestId('run').isDisabled(), true);
     await page.getByTestId('input-folder').setInputFiles(fixture('csv-defaults').input);
     await page.getByTestId('status').filter({ hasText: /^(Ready|error)/ }).waitFor();
     assert.match(await page.getByTestId('status').textContent(), /^Ready: 7 shards\./);
