@@ -140,7 +140,7 @@ function start(root, host, options) {
     pickedArtifacts: [], // files from the artifacts inputs
     listing: null, // the worker's describe() result
     listings: 0, // listings started (scan): only the latest one is shown
-    scanning: 0, // the listing going on (its number in `listings`), or 0
+    scanning: false, // a listing is going on
     columns: [], // column names (header, then pass 1)
     plan: null, // pass 1's plan, or null
     fillValues: null, // { column: value } of the last run
@@ -301,6 +301,7 @@ function start(root, host, options) {
    * false (another folder was picked meanwhile).
    */
   async function listFiles(files, current = () => true) {
+    // a first part even for no files: it starts the worker's new dataset
     for (let k = 0; k === 0 || k < files.length; k += FILES_PER_MESSAGE) {
       if (!current()) return null;
       if (k > 0) setStatus(`reading the folder: ${k.toLocaleString('en')} of ${files.length.toLocaleString('en')} files…`);
@@ -317,7 +318,7 @@ function start(root, host, options) {
   async function scan(list, note = '') {
     const mine = ++state.listings;
     const current = () => mine === state.listings;
-    state.scanning = mine;
+    state.scanning = true;
     resetResults();
     // no run of the last folder while the worker is given the next one
     state.listing = null;
@@ -337,7 +338,7 @@ function start(root, host, options) {
       if (current()) fail(e.message, e.kind);
       return false;
     } finally {
-      if (current()) state.scanning = 0;
+      if (current()) state.scanning = false;
       updateButtons();
     }
   }

@@ -24,7 +24,7 @@ const PANICKED: u8 = 2;
 static STATE: AtomicU8 = AtomicU8::new(RUNNING);
 /// The size of the allocation that failed.
 static REQUESTED: AtomicUsize = AtomicUsize::new(0);
-/// The panic's message and place.
+/// The panic's message.
 static PANIC: Mutex<String> = Mutex::new(String::new());
 /// The pass waiting for a batch on the pool.
 static WAITING: Mutex<Option<Waker>> = Mutex::new(None);
