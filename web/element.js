@@ -693,13 +693,16 @@ function start(root, host, options) {
   function showProgress(bar, text) {
     clearTimeout(state.progressTimer);
     const show = () => {
-      state.progressShown = performance.now();
       $('bar').value = bar;
       setStatus(text);
+      // stamped once shown, so the next change comes at least
+      // PROGRESS_SHOW_MS after this one, however long showing it took
+      state.progressShown = performance.now();
     };
     const wait = state.progressShown + PROGRESS_SHOW_MS - performance.now();
     if (wait <= 0) show();
-    else state.progressTimer = setTimeout(show, wait);
+    // whole milliseconds up: a timer's delay is cut to them
+    else state.progressTimer = setTimeout(show, Math.ceil(wait));
   }
 
   // ---------------------------------------------------------------- results
