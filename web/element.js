@@ -325,7 +325,11 @@ function start(root, host, options) {
     updateButtons();
     setStatus('reading the folder…');
     try {
-      const r = await list(current);
+      let r = await list(current);
+      // a job type chosen after the listing was asked for: list for it
+      while (current() && r.asked !== $('job-type').value) {
+        r = await call('relist', { jobType: $('job-type').value });
+      }
       if (!current()) return false;
       showListing(r, note);
       if (!r.dataset) {

@@ -235,7 +235,7 @@ function dropJob() {
  * The splits and shards of the files for `jobType`, or, when they do not
  * fit it, for the first job type they fit (the page then switches to it).
  * Also the column names of the first shard (as the engine reads them), to
- * suggest column names.
+ * suggest column names, and the job type asked for (`asked`).
  */
 async function describe(jobType) {
   let error = null;
@@ -251,12 +251,12 @@ async function describe(jobType) {
       const dataset = j.dataset;
       // an unreadable first shard: no names here, pass 1 reports it properly
       const columns = await j.columns().catch(() => null);
-      return { jobType: type, dataset, columns, error: type === jobType ? null : error };
+      return { jobType: type, asked: jobType, dataset, columns, error: type === jobType ? null : error };
     } finally {
       j.free();
     }
   }
-  return { jobType, dataset: null, columns: null, error };
+  return { jobType, asked: jobType, dataset: null, columns: null, error };
 }
 
 /**

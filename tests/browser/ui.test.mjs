@@ -3,7 +3,8 @@
 // picked directly, model_artifacts/ inside the dataset folder, files
 // flagged as ignored, and the column names shown before a run (CSV, gzip
 // CSV, Parquet), the engine's warm-up at start, how often progress is
-// shown, and a folder of thousands of shards handed to the worker in parts.
+// shown, a folder of thousands of shards handed to the worker in parts, and
+// a job type chosen while a folder is listed.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -438,6 +439,37 @@ describe('the web app, single-threaded', () => {
     assert.match(await page.getByTestId('status').textContent(), /^Ready: 7 shards\./);
     await page.getByTestId('run').click();
     assert.match(await finalStatus(page), /^done: 7 shards, 2,800 rows \(rows in = rows out\)/);
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+  test('a job type chosen while the worker lists a folder is the one listed', async () => {
+    // a folder that fits a training job (train/, val/, test/: 7 shards)
+    // and a validation job (validation/: 2 shards)
+    const dir = path.join(tmp(), 'input');
+    fs.cpSync(fixture('csv-defaults').input, dir, { recursive: true });
+    fs.cpSync(path.join(dir, 'val'), path.join(dir, 'validation'), { recursive: true });
+    const page = await app.open();
+    // the job type changes as soon as the page has asked for the listing,
+    // before the answer comes back
+    await page.evaluate(() => {
+      const post = Worker.prototype.postMessage;
+      Worker.prototype.postMessage = function (message, ...rest) {
+        post.call(this, message, ...rest);
+        if (message?.type === 'scan' && !window.changed) {
+          window.changed = true;
+          const select = document.querySelector('shard-impute').shadowRoot.querySelector('[data-testid=job-type]');
+          select.value = 'validation';
+          select.dispatchEvent(new Event('change'));
+        }
+      };
+    });
+    await page.getByTestId('input-folder').setInputFiles(dir);
+    await page.getByTestId('status').filter({ hasText: /^(Ready|error)/ }).waitFor();
+    assert.equal(await page.evaluate(() => window.changed), true);
+    // listed for validation, not for training
+    assert.equal(await page.getByTestId('job-type').inputValue(), 'validation');
+    assert.match(await page.getByTestId('status').textContent(), /^Ready: 2 shards\./);
+    assert.doesNotMatch(await page.locator('#listing').textContent(), /Job type set to/);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
