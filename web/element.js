@@ -336,7 +336,7 @@ function start(root, host, options) {
         fail(r.error, 'layout');
         return false;
       }
-      setStatus(`Ready: ${shardCount(r.dataset)} shards. Check the settings, then run.`);
+      setStatus(`Ready: ${plural(shardCount(r.dataset), 'shard')}. Check the settings, then run.`);
       return true;
     } catch (e) {
       if (current()) fail(e.message, e.kind);
@@ -355,7 +355,7 @@ function start(root, host, options) {
     try {
       const r = await call('relist', { jobType: $('job-type').value });
       showListing(r, '');
-      if (r.dataset) setStatus(`Ready: ${shardCount(r.dataset)} shards.`);
+      if (r.dataset) setStatus(`Ready: ${plural(shardCount(r.dataset), 'shard')}.`);
       else fail(r.error, 'layout');
     } catch (e) {
       fail(e.message, e.kind);
@@ -648,8 +648,8 @@ function start(root, host, options) {
       const cells = splits.reduce((n, s) => n + s.cells_filled, 0);
       const shards = splits.reduce((n, s) => n + s.shards.length, 0);
       const check = r.summary.rows_in_equals_rows_out ? 'rows in = rows out' : 'ROW COUNT MISMATCH';
-      setStatus(`done: ${shards} shards, ${rows.toLocaleString('en')} rows (${check}), `
-        + `${cells.toLocaleString('en')} cells filled in ${secs.toFixed(2)} s. Zip: ${formatBytes(r.file.size)}.`, 'ok');
+      setStatus(`done: ${plural(shards, 'shard')}, ${plural(rows, 'row', rows.toLocaleString('en'))} (${check}), `
+        + `${plural(cells, 'cell', cells.toLocaleString('en'))} filled in ${secs.toFixed(2)} s. Zip: ${formatBytes(r.file.size)}.`, 'ok');
       $('bar').value = 1;
       emit('done', { summary: r.summary, plan: r.plan ?? null, fillValues: r.fillValues ?? null, file: r.file });
     } catch (e) {
@@ -766,8 +766,9 @@ function start(root, host, options) {
 
   // ---------------------------------------------------------------- helpers
 
-  function plural(n, word) {
-    return `${n} ${word}${n === 1 ? '' : 's'}`;
+  /** `n word(s)`; `shown` is how n is written (default: plainly). */
+  function plural(n, word, shown = String(n)) {
+    return `${shown} ${word}${n === 1 ? '' : 's'}`;
   }
 
   function formatBytes(n) {
