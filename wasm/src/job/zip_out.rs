@@ -1,8 +1,8 @@
 //! The zip of a fill's outputs, written to a `WritableStream` in chunks.
 
 use js_sys::{Array, Uint8Array};
+use shardimpute_core as core;
 use shardimpute_core::zip::Crc;
-use shardimpute_core::{self as core};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::WritableStreamDefaultWriter;
