@@ -25,9 +25,6 @@ pub(super) const BATCH_BYTES: u64 = 16 << 20;
 /// memory least (the edge runtimes' limits).
 #[cfg(not(feature = "threads"))]
 pub(super) const BATCH_BYTES: u64 = 0;
-/// The largest shard file the engine takes: its bytes are one allocation
-/// in wasm32, where none may reach 2 GiB.
-pub(super) const MAX_SHARD_BYTES: u64 = (1 << 31) - 1;
 /// Most shards in one batch (many tiny shards): progress is reported
 /// after each batch.
 const BATCH_SHARDS: usize = 64;

@@ -11,13 +11,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, WritableStream};
 
-use super::batch::{
-    batches, start_batch, Keep, Output, Running, BATCH_BYTES, MAX_SHARD_BYTES, OVERLAP_BYTES,
-};
+use super::batch::{batches, start_batch, Keep, Output, Running, BATCH_BYTES, OVERLAP_BYTES};
 use super::input::{call, read_all, why};
 use super::zip_out::ZipOut;
 use super::{artifacts, plan_view, State};
 use crate::{camel, error, js_error, to_js};
+
+/// The largest shard file the engine takes: its bytes are one allocation
+/// in wasm32, where none may reach 2 GiB.
+const MAX_SHARD_BYTES: u64 = (1 << 31) - 1;
 
 /// What `fit` and `fill` take: `{ onProgress, onShard, zip, spareChunks,
 /// signal, keepForFill }`.
