@@ -79,27 +79,29 @@ else
 fi
 
 # one run of contender $1 on input $2 into $OUT/run; prints `wall rss`
+# (shardimpute takes more arguments after those)
 run_one() {
-  local input=$2
+  local contender=$1 input=$2
+  shift 2
   rm -rf "$OUT/run"
   # the last run's output written back to disk first, not during this one
   # (after a large set, writeback would slow whichever contender runs next)
   sync
-  case $1 in
+  case $contender in
     shardimpute)
       $PY bench/measure.py -- "$CLI" run --job-type training --input "$input" --output "$OUT/run" \
-        --threads "$THREADS" --quiet ;;
+        --threads "$THREADS" --quiet "$@" ;;
     polars)
       $PY bench/measure.py -- env POLARS_MAX_THREADS="$THREADS" "$PY" bench/polars_job.py "$input" "$OUT/run" ;;
     duckdb)
       $PY bench/measure.py -- "$PY" bench/duckdb_job.py "$input" "$OUT/run" --threads "$THREADS" \
         --jobs "$DUCKDB_JOBS" ;;
-    *) echo "bench: unknown contender '$1'" >&2; return 2 ;;
+    *) echo "bench: unknown contender '$contender'" >&2; return 2 ;;
   esac
 }
 
 # the string columns of a run's imputation_summary.json ($1) with distinct
-# values in at least a tenth of the $2 training rows, as "name distinct"
+# values in at least a tenth of the $2 training rows, as "name<TAB>distinct"
 # lines: the high-cardinality text whose counts peak memory grows with
 high_cardinality() {
   $PY - "$1" "$2" <<'PY'
@@ -107,14 +109,14 @@ import json, sys
 summary, rows = json.load(open(sys.argv[1])), int(sys.argv[2])
 for c in summary["columns"]:
     if c["distinct"] is not None and c["distinct"] * 10 >= rows:
-        print(c["name"], c["distinct"])
+        print(c["name"], c["distinct"], sep="\t")
 PY
 }
 
 median() { tr ' ' '\n' | sort -g | awk 'NF { v[n++] = $1 } END { print (n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) }'; }
 largest() { tr ' ' '\n' | sort -g | tail -1; }
 
-declare -A WALLS RSSES MB SHARDS HIGH RSS_WITHOUT
+declare -A WALLS RSSES MB SHARDS HIGH EXCLUDED RSS_WITHOUT
 for set in "${SETS[@]}"; do
   SHARDS[$set]=$(shard_count "$DATA/$set")
   MB[$set]=$(find "$DATA/$set" -type f -name 'part-*' -printf '%s\n' | awk '{ s += $1 } END { printf "%.3f", s / 1e6 }')
@@ -152,12 +154,10 @@ done
 # columns runs once more with them excluded (never imputed, never counted)
 for set in "${SETS[@]}"; do
   [ -n "${HIGH[$set]:-}" ] || continue
-  excluded=$(awk '{ print $1 }' <<<"${HIGH[$set]}" | paste -s -d,)
-  rm -rf "$OUT/run" && sync
-  read -r _ RSS_WITHOUT[$set] < <($PY bench/measure.py -- "$CLI" run --job-type training --input "$DATA/$set" \
-    --output "$OUT/run" --threads "$THREADS" --quiet --exclude-columns "$excluded" 2>"$OUT/stderr") \
-    || { cat "$OUT/stderr" >&2; echo "bench: shardimpute failed on $set without $excluded" >&2; exit 1; }
-  [ -n "${RSS_WITHOUT[$set]}" ] || { cat "$OUT/stderr" >&2; echo "bench: shardimpute failed on $set without $excluded" >&2; exit 1; }
+  EXCLUDED[$set]=$(cut -f1 <<<"${HIGH[$set]}" | paste -s -d,)
+  out=$(run_one shardimpute "$DATA/$set" --exclude-columns "${EXCLUDED[$set]}" 2>"$OUT/stderr") \
+    || { cat "$OUT/stderr" >&2; echo "bench: shardimpute failed on $set without ${EXCLUDED[$set]}" >&2; exit 1; }
+  read -r _ RSS_WITHOUT[$set] <<<"$out"
 done
 
 # medians (wall) and the largest peak RSS of the runs
@@ -229,8 +229,8 @@ for set in "${SETS[@]}"; do
     # (README, "Memory"): the target is the run without those columns
     w=${RSS_WITHOUT[$set]}
     printf '%-12s shardimpute peak RSS %4.0f MB without %s (%4.0f MB with it) (target < 300 MB)  %s\n' \
-      "$set" "$w" "$(awk '{ print $1 }' <<<"${HIGH[$set]}" | paste -s -d,)" "$r" "$(verdict "$w" "<" 300)"
-    awk -v set="$set" '{ printf "%-12s   high-cardinality text: %s, %d distinct values in training\n", set, $1, $2 }' <<<"${HIGH[$set]}"
+      "$set" "$w" "${EXCLUDED[$set]}" "$r" "$(verdict "$w" "<" 300)"
+    awk -F '\t' -v set="$set" '{ printf "%-12s   high-cardinality text: %s, %d distinct values in training\n", set, $1, $2 }' <<<"${HIGH[$set]}"
   fi
 done
 if [ ${#csv_sets[@]} -ge 2 ]; then
