@@ -59,7 +59,8 @@ impl NaMatcher {
     }
 
     /// Whether a field with this (unescaped) text is missing.
-    #[inline]
+    // always: for wasm32 LLVM otherwise leaves it a call for every cell
+    #[inline(always)]
     pub fn is_missing(&self, text: &[u8]) -> bool {
         if text.is_empty() {
             return true;

@@ -169,7 +169,8 @@ impl ColumnStats {
     }
 
     /// Adds one number.
-    #[inline]
+    // always: for wasm32 LLVM otherwise leaves it a call for every cell
+    #[inline(always)]
     pub fn add_number(&mut self, x: f64) {
         self.rows += 1;
         self.numbers += 1;

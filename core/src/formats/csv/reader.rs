@@ -179,6 +179,8 @@ fn swar_mask(bytes: &[u8], needles: &[u8]) -> u64 {
 /// For each of `needles`, the mask of its bytes in a 64-byte block (bit
 /// `k` set: `block[k]` is that byte), with SIMD compares where the target
 /// has them (as [`FieldEnds`] finds field ends).
+// always: for wasm32 LLVM otherwise leaves it a call for every block
+#[inline(always)]
 pub(super) fn byte_masks<const K: usize>(block: &[u8; 64], needles: [u8; K]) -> [u64; K] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
