@@ -158,6 +158,7 @@ for set in "${SETS[@]}"; do
   out=$(run_one shardimpute "$DATA/$set" --exclude-columns "${EXCLUDED[$set]}" 2>"$OUT/stderr") \
     || { cat "$OUT/stderr" >&2; echo "bench: shardimpute failed on $set without ${EXCLUDED[$set]}" >&2; exit 1; }
   read -r _ RSS_WITHOUT[$set] <<<"$out"
+  [ -n "${RSS_WITHOUT[$set]}" ] || { cat "$OUT/stderr" >&2; echo "bench: no peak RSS for $set without ${EXCLUDED[$set]}" >&2; exit 1; }
 done
 
 # medians (wall) and the largest peak RSS of the runs
